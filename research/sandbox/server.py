@@ -1,0 +1,185 @@
+"""HTTP wiring: one port serves the gateway (``POST /clado/<endpoint>``) and the chain (``POST /rpc``).
+
+A stdlib ``ThreadingHTTPServer`` answers each request in its own thread; pympp's async
+payment server runs on one asyncio loop in a background thread, reached through
+``asyncio.run_coroutine_threadsafe``. While the payment server settles a payment it
+calls this same port's ``/rpc`` from that loop, which another request thread answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from .chain import Chain
+from .gateway import Gateway
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "CladoSandbox/1.0"
+    protocol_version = "HTTP/1.1"
+    sandbox: Sandbox  # set on the subclass built per Sandbox
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if self.sandbox.verbose:
+            sys.stderr.write("[sandbox] %s - %s\n" % (self.address_string(), format % args))
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        try:
+            self.send_response(status)
+            skip = {"content-length", "connection", "transfer-encoding", "server", "date"}
+            for name, value in headers:
+                if name.lower() not in skip:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
+            self.close_connection = True
+
+    def _json(self, status: int, data: Any) -> None:
+        self._send(status, [("Content-Type", "application/json")], json.dumps(data).encode())
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        if path in ("/", "/health", "/healthz"):
+            sb = self.sandbox
+            self._json(200, {"gateway": sb.url, "rpc": sb.rpc_url, "chain_id": sb.chain.chain_id})
+        else:
+            self._json(404, {"error": "Not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self._read_body()
+        path = self.path.split("?", 1)[0].rstrip("/")
+        sb = self.sandbox
+        if path == "/rpc" or path == "":
+            try:
+                payload = json.loads(body or b"")
+            except ValueError:
+                self._json(200, {"jsonrpc": "2.0", "id": None,
+                                 "error": {"code": -32700, "message": "Parse error"}})
+                return
+            self._json(200, sb.chain.handle(payload))
+            return
+        if path.startswith("/clado/"):
+            endpoint = path[len("/clado/"):]
+            url = sb.url + self.path
+            reply = sb.gateway.handle(endpoint, "POST", url, dict(self.headers.items()), body)
+            if reply.hang > 0:
+                time.sleep(reply.hang)
+            self._send(reply.status, reply.headers, reply.body)
+            return
+        self._json(404, {"error": "Not found"})
+
+    do_PUT = do_PATCH = do_DELETE = do_POST
+
+
+class Sandbox:
+    """Offline MPP gateway + Tempo chain on one local port."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+        job_seconds: float = 20.0,
+        realm: str | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.host = host
+        self.verbose = verbose
+        handler = type("SandboxHandler", (_Handler,), {"sandbox": self})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        public_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        self.url = f"http://{public_host}:{self.port}"
+        self.rpc_url = f"{self.url}/rpc"
+        self.chain = Chain()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._serve_thread: threading.Thread | None = None
+        self.gateway = Gateway(
+            rpc_url=self.rpc_url,
+            clock=clock,
+            job_seconds=job_seconds,
+            realm=realm,
+            run=self._run,
+        )
+
+    # -------------------------------------------------------------- the loop
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            self._loop_thread = threading.Thread(target=run, name="sandbox-loop", daemon=True)
+            self._loop_thread.start()
+            ready.wait()
+            self._loop = loop
+        return self._loop
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._ensure_loop()).result()
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> Sandbox:
+        self._ensure_loop()
+        if self._serve_thread is None:
+            self._serve_thread = threading.Thread(
+                target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                name="sandbox-http", daemon=True,
+            )
+            self._serve_thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._ensure_loop()
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._serve_thread is not None:
+            self.httpd.shutdown()
+            self._serve_thread.join(timeout=5)
+            self._serve_thread = None
+        self.httpd.server_close()
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            server = self.gateway._server
+            if server is not None:
+                async def close() -> None:
+                    for method in server.methods:
+                        # close pympp's cached httpx client, if any
+                        pass
+                try:
+                    asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=2)
+                except Exception:  # noqa: BLE001
+                    pass
+            loop.call_soon_threadsafe(loop.stop)
+            if self._loop_thread is not None:
+                self._loop_thread.join(timeout=5)
+                self._loop_thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
