@@ -222,8 +222,12 @@ def test_insufficient_balance_moves_nothing(sb: Sandbox):
     payer = Payer(sb)
     sb.chain.set_balance(payer.address, 100)
     response = payer.call("deep-research-status", {"jobId": "x"})
-    assert response.status_code in (402, 403, 500)
+    # The node refuses the broadcast; pympp reports 500 internal-payment-error.
+    assert response.status_code == 500
+    assert response.json()["type"].endswith("internal-payment-error")
+    assert "payment-receipt" not in response.headers
     assert payer.transfers() == [] and payer.balance() == 100
+    assert sb.gateway.calls[-1] == ("deep-research-status", False, 500)
 
 
 # ---------------------------------------------------------- job lifecycles
@@ -370,6 +374,21 @@ def test_bad_challenges_are_refused_by_a_careful_client(sb: Sandbox, fault: str)
     else:
         assert request["currency"].lower() == PATH_USD
     assert payer.transfers() == []
+
+
+def test_a_careless_client_pays_what_the_bent_challenge_asked(sb: Sandbox):
+    from mpp.client import Mpp
+    from mpp.methods.tempo import client as tempo
+
+    payer = Payer(sb)
+    payer.mpp = Mpp(methods=[tempo.charge(account=payer.account, rpc_url=sb.rpc_url,
+                                          chain_id=CHAIN_ID)], allowed_origins=[sb.url])
+    sb.gateway.inject("deep-research-status", "overprice")
+    assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
+    sb.gateway.inject("deep-research-status", "wrong_currency")
+    assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
+    assert [(t.amount, t.currency) for t in payer.transfers()] == [
+        (30_000, USDC_E), (3_000, PATH_USD)]
 
 
 def test_challenge_looks_like_the_real_gateway(sb: Sandbox):

@@ -418,10 +418,21 @@ class Gateway:
             if issued is not None:
                 options = {**options, **issued}
 
+        from mpp.errors import PaymentError
         from mpp.server import PaymentVerified, Request
 
         request = Request(method, url, headers=list(headers.items()), body=raw)
-        result = self._run(self._charge(options, request))
+        try:
+            result = self._run(self._charge(options, request))
+        except PaymentError as error:
+            # What a framework integration answers for errors pympp raises rather than
+            # returns, e.g. 500 internal-payment-error when a broadcast was refused.
+            problem = error.to_problem_details()
+            return Reply(
+                error.status,
+                [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")],
+                json.dumps(problem).encode(),
+            ), False
         if not isinstance(result, PaymentVerified):
             response = result.challenge
             if response.status == 402:
