@@ -329,7 +329,7 @@ class Chain:
 
         with self._lock:
             if tx_hash in self.receipts:
-                raise RpcError(-32000, "already known: transaction already included", tx_hash)
+                raise RpcError(-32000, f"replay rejected: transaction {tx_hash} was already included")
             sender = self._touch(sender)
             needed: Counter[str] = Counter()
             for token, _to, amount, _memo in moves:

@@ -163,16 +163,6 @@ class Sandbox:
         self.httpd.server_close()
         loop, self._loop = self._loop, None
         if loop is not None:
-            server = self.gateway._server
-            if server is not None:
-                async def close() -> None:
-                    for method in server.methods:
-                        # close pympp's cached httpx client, if any
-                        pass
-                try:
-                    asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=2)
-                except Exception:  # noqa: BLE001
-                    pass
             loop.call_soon_threadsafe(loop.stop)
             if self._loop_thread is not None:
                 self._loop_thread.join(timeout=5)
