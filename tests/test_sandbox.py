@@ -120,8 +120,7 @@ def receipt_reference(response: httpx.Response) -> str:
 
 
 def rpc(sb: Sandbox, method: str, *params):
-    reply = httpx.post(sb.rpc_url, json={"jsonrpc": "2.0", "id": 7, "method": method,
-                                         "params": list(params)})
+    reply = httpx.post(sb.rpc_url, json={"jsonrpc": "2.0", "id": 7, "method": method, "params": list(params)})
     reply.raise_for_status()
     return reply.json()
 
@@ -133,10 +132,13 @@ def test_rpc_basics(sb: Sandbox):
     assert rpc(sb, "eth_no_such_method")["error"]["code"] == -32601
     assert rpc(sb, "eth_getTransactionReceipt", "0x" + "ab" * 32)["result"] is None
     assert rpc(sb, "eth_getBalance", GATEWAY_RECIPIENT, "latest")["result"] == "0x0"
-    batch = httpx.post(sb.rpc_url, json=[
-        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
-        {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
-    ]).json()
+    batch = httpx.post(
+        sb.rpc_url,
+        json=[
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
+        ],
+    ).json()
     assert [item["id"] for item in batch] == [1, 2]
     holder = "0x" + "12" * 20
     data = "0x70a08231" + holder[2:].zfill(64)
@@ -159,7 +161,7 @@ def test_paid_launch_polls_to_completion(sb: Sandbox, clock: FakeClock):
 
     seen = []
     chunks = []
-    for step in range(8):
+    for _step in range(8):
         status = payer.call("deep-research-status", {"jobId": job_id, "page_size": 100})
         assert status.status_code == 200
         references.append(receipt_reference(status))
@@ -211,8 +213,11 @@ def test_replays_are_rejected(sb: Sandbox):
     replay = rpc(sb, "eth_sendRawTransactionSync", raw, 20000)
     assert "error" in replay and "result" not in replay
     # Replaying the whole credential to the gateway does not charge again.
-    again = httpx.post(f"{sb.url}/clado/deep-research-status", json={"jobId": "nope"},
-                       headers={"Authorization": credential.to_authorization()})
+    again = httpx.post(
+        f"{sb.url}/clado/deep-research-status",
+        json={"jobId": "nope"},
+        headers={"Authorization": credential.to_authorization()},
+    )
     assert again.status_code in (402, 403)
     assert "payment-receipt" not in again.headers
     assert len(payer.transfers()) == 1
@@ -233,8 +238,9 @@ def test_insufficient_balance_moves_nothing(sb: Sandbox):
 # ---------------------------------------------------------- job lifecycles
 def test_error_marker_ends_in_error(sb: Sandbox, clock: FakeClock):
     payer = Payer(sb)
-    job_id = payer.call("deep-research", {"query": "doomed [error] [seconds=10]", "limit": 3}
-                        ).json()["job_id"]
+    job_id = payer.call("deep-research", {"query": "doomed [error] [seconds=10]", "limit": 3}).json()[
+        "job_id"
+    ]
     assert sb.gateway.jobs[job_id].query == "doomed"
     clock.advance(11)
     data = payer.call("deep-research-status", {"jobId": job_id}).json()
@@ -266,8 +272,9 @@ def test_script_and_cancel(sb: Sandbox, clock: FakeClock):
 
 def test_more_grows_results(sb: Sandbox, clock: FakeClock):
     payer = Payer(sb)
-    job_id = payer.call("deep-research", {"query": "more please [seconds=10] [results=12]",
-                                          "limit": 20}).json()["job_id"]
+    job_id = payer.call(
+        "deep-research", {"query": "more please [seconds=10] [results=12]", "limit": 20}
+    ).json()["job_id"]
     early = payer.call("deep-research-more", {"jobId": job_id, "additional_limit": 10})
     assert early.status_code == 409
     clock.advance(10)
@@ -289,13 +296,13 @@ def test_more_grows_results(sb: Sandbox, clock: FakeClock):
 
 def test_pagination_gives_every_profile_once(sb: Sandbox, clock: FakeClock):
     payer = Payer(sb)
-    job_id = payer.call("deep-research", {"query": "big [results=250] [seconds=1]", "limit": 300}
-                        ).json()["job_id"]
+    job_id = payer.call("deep-research", {"query": "big [results=250] [seconds=1]", "limit": 300}).json()[
+        "job_id"
+    ]
     clock.advance(2)
     seen, page, pages = [], 1, []
     while True:
-        data = payer.call("deep-research-status",
-                          {"jobId": job_id, "page": page, "page_size": 100}).json()
+        data = payer.call("deep-research-status", {"jobId": job_id, "page": page, "page_size": 100}).json()
         pages.append(data["pagination"])
         seen += [r["profile"]["linkedin_url"] for r in data["results"]]
         if not data["pagination"]["has_next"]:
@@ -330,9 +337,21 @@ def test_profiles_deterministic_and_tricky():
         current = [e for e in result["experience"] if e["end_date"] == "1970-01-01T00:00:00"]
         assert len(current) == 1
         assert set(result["profile"]) >= {
-            "id", "name", "headline", "location", "location_country", "linkedin_url",
-            "description", "connections_count", "followers_count", "is_working",
-            "is_decision_maker", "total_experience_duration_months", "skills", "criteria"}
+            "id",
+            "name",
+            "headline",
+            "location",
+            "location_country",
+            "linkedin_url",
+            "description",
+            "connections_count",
+            "followers_count",
+            "is_working",
+            "is_decision_maker",
+            "total_experience_duration_months",
+            "skills",
+            "criteria",
+        }
         assert result["education"] and result["profile"]["id"].isdigit()
     assert len({p["profile"]["id"] for p in a}) == 60
 
@@ -349,9 +368,11 @@ def test_pre_payment_faults(sb: Sandbox):
     sb.gateway.inject("deep-research", "not_found")
     assert payer.call("deep-research", {"query": "q"}).status_code == 404
     assert payer.transfers() == []
-    assert sb.gateway.calls[-3:] == [("deep-research-status", False, 500),
-                                     ("deep-research-status", False, 429),
-                                     ("deep-research", False, 404)]
+    assert sb.gateway.calls[-3:] == [
+        ("deep-research-status", False, 500),
+        ("deep-research-status", False, 429),
+        ("deep-research", False, 404),
+    ]
     # consumed: the next call is paid normally
     assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
     assert len(payer.transfers()) == 1
@@ -381,14 +402,15 @@ def test_a_careless_client_pays_what_the_bent_challenge_asked(sb: Sandbox):
     from mpp.methods.tempo import client as tempo
 
     payer = Payer(sb)
-    payer.mpp = Mpp(methods=[tempo.charge(account=payer.account, rpc_url=sb.rpc_url,
-                                          chain_id=CHAIN_ID)], allowed_origins=[sb.url])
+    payer.mpp = Mpp(
+        methods=[tempo.charge(account=payer.account, rpc_url=sb.rpc_url, chain_id=CHAIN_ID)],
+        allowed_origins=[sb.url],
+    )
     sb.gateway.inject("deep-research-status", "overprice")
     assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
     sb.gateway.inject("deep-research-status", "wrong_currency")
     assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
-    assert [(t.amount, t.currency) for t in payer.transfers()] == [
-        (30_000, USDC_E), (3_000, PATH_USD)]
+    assert [(t.amount, t.currency) for t in payer.transfers()] == [(30_000, USDC_E), (3_000, PATH_USD)]
 
 
 def test_challenge_looks_like_the_real_gateway(sb: Sandbox):

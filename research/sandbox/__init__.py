@@ -1,8 +1,8 @@
 """Offline MPP gateway + Tempo chain imitating clado.mpp.paywithlocus.com (no Django imports).
 
-    from research.sandbox import Sandbox
-    with Sandbox(port=0) as sb:          # gateway at sb.url/clado/<endpoint>, chain at sb.rpc_url
-        ...
+from research.sandbox import Sandbox
+with Sandbox(port=0) as sb:          # gateway at sb.url/clado/<endpoint>, chain at sb.rpc_url
+    ...
 """
 
 from .chain import (

@@ -12,8 +12,9 @@ import hashlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 CHAIN_ID = 4217
 USDC_E = "0x20c000000000000000000000b9537d11c60e8b50"
@@ -112,9 +113,7 @@ class Chain:
         if address not in self._seen:
             self._seen.add(address)
             for token in TOKENS:
-                self._balances[(token, address)] = (
-                    self._balances.get((token, address), 0) + AUTO_FUND_AMOUNT
-                )
+                self._balances[(token, address)] = self._balances.get((token, address), 0) + AUTO_FUND_AMOUNT
         return address
 
     def balance_of(self, token: str, address: str) -> int:
@@ -352,9 +351,7 @@ class Chain:
             for i, (token, recipient, amount, memo) in enumerate(moves):
                 recipient = self._touch(recipient)
                 self._balances[(token, sender)] -= amount
-                self._balances[(token, recipient)] = (
-                    self._balances.get((token, recipient), 0) + amount
-                )
+                self._balances[(token, recipient)] = self._balances.get((token, recipient), 0) + amount
                 self.transfers.append(
                     Transfer(
                         tx_hash=tx_hash,
@@ -368,8 +365,7 @@ class Chain:
                         timestamp=now,
                     )
                 )
-                logs.append(self._log(token, [TRANSFER_TOPIC, _word(sender), _word(recipient)],
-                                      amount))
+                logs.append(self._log(token, [TRANSFER_TOPIC, _word(sender), _word(recipient)], amount))
                 if memo is not None:
                     logs.append(
                         self._log(
@@ -422,13 +418,9 @@ class Chain:
                 "input": "0x" + calls[0][1].hex(),
                 "feeToken": fee_token,
                 "validBefore": _hex(valid_before),
-                "calls": [
-                    {"to": to, "value": "0x0", "input": "0x" + data.hex()} for to, data in calls
-                ],
+                "calls": [{"to": to, "value": "0x0", "input": "0x" + data.hex()} for to, data in calls],
             }
-            self.blocks.append(
-                {"_number": number, "_timestamp": now, "transactions": [tx_hash]}
-            )
+            self.blocks.append({"_number": number, "_timestamp": now, "transactions": [tx_hash]})
             return receipt
 
     @staticmethod

@@ -29,10 +29,11 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from . import profiles as profile_gen
 from .chain import CHAIN_ID, PATH_USD, USDC_E
@@ -106,9 +107,7 @@ def validate(endpoint: str, raw: bytes | None) -> dict[str, Any]:
         ):
             raise BadRequest("'criteria' must be a list of strings")
         urls = body.get("hard_filter_company_urls")
-        if urls is not None and not (
-            isinstance(urls, list) and all(isinstance(u, str) for u in urls)
-        ):
+        if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
             raise BadRequest("'hard_filter_company_urls' must be a list of strings")
         return {
             **body,
@@ -178,9 +177,7 @@ class Job:
             now = min(now, self.cancelled_at)
         if self.fails or not self.base_done(now):
             return 0
-        return self.base_results + sum(
-            e.added for e in self.extensions if now >= e.start + e.duration
-        )
+        return self.base_results + sum(e.added for e in self.extensions if now >= e.start + e.duration)
 
     def total_results_planned(self) -> int:
         return self.base_results + sum(e.added for e in self.extensions)
@@ -398,7 +395,8 @@ class Gateway:
             if fault == "rate_limit":
                 return (
                     _json_reply(
-                        429, {"error": "Rate limit exceeded", "retry_after": 60},
+                        429,
+                        {"error": "Rate limit exceeded", "retry_after": 60},
                         [("Retry-After", "60")],
                     ),
                     False,
@@ -437,8 +435,7 @@ class Gateway:
             response = result.challenge
             if response.status == 402:
                 self._remember_challenges(response, options)
-            return Reply(response.status, list(response.headers.multi_items()),
-                         response.body or b""), False
+            return Reply(response.status, list(response.headers.multi_items()), response.body or b""), False
 
         fault = self._take_fault(endpoint, POST_PAYMENT_FAULTS)
         if fault == "http_500_after_payment":
@@ -457,7 +454,7 @@ class Gateway:
 
         if malformed:
             text = json.dumps(data, ensure_ascii=False)
-            garbled = ("<html><body>502 Bad Gateway</body></html>\n" + text[: len(text) // 2])
+            garbled = "<html><body>502 Bad Gateway</body></html>\n" + text[: len(text) // 2]
             return Response(status, {"Content-Type": "application/json"}, garbled.encode())
         return Response.json(data, status=status)
 
@@ -547,9 +544,7 @@ class Gateway:
         total_pages = max(1, -(-count // page_size)) if count else 0
         start = (page - 1) * page_size
         stop = min(count, start + page_size)
-        results = (
-            profile_gen.profiles(job.query, start, stop, job.criteria) if start < count else []
-        )
+        results = profile_gen.profiles(job.query, start, stop, job.criteria) if start < count else []
         chunk_done = job.chunk_done(now)
         planned = job.total_results_planned()
         seen = chunk_done / CHUNK_TOTAL

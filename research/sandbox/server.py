@@ -13,8 +13,9 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from .chain import Chain
 from .gateway import Gateway
@@ -66,13 +67,14 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 payload = json.loads(body or b"")
             except ValueError:
-                self._json(200, {"jsonrpc": "2.0", "id": None,
-                                 "error": {"code": -32700, "message": "Parse error"}})
+                self._json(
+                    200, {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
+                )
                 return
             self._json(200, sb.chain.handle(payload))
             return
         if path.startswith("/clado/"):
-            endpoint = path[len("/clado/"):]
+            endpoint = path[len("/clado/") :]
             url = sb.url + self.path
             reply = sb.gateway.handle(endpoint, "POST", url, dict(self.headers.items()), body)
             if reply.hang > 0:
@@ -142,8 +144,10 @@ class Sandbox:
         self._ensure_loop()
         if self._serve_thread is None:
             self._serve_thread = threading.Thread(
-                target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                name="sandbox-http", daemon=True,
+                target=self.httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="sandbox-http",
+                daemon=True,
             )
             self._serve_thread.start()
         return self

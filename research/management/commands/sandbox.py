@@ -12,7 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8777)
         parser.add_argument(
-            "--job-seconds", type=float, default=20.0,
+            "--job-seconds",
+            type=float,
+            default=20.0,
             help="How long a simulated deep-research job runs (default 20).",
         )
         parser.add_argument("--realm", default=None, help="Challenge realm (default: the real one).")
