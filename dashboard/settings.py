@@ -1,0 +1,256 @@
+"""Settings for the deep-research dashboard.
+
+Everything comes from the environment, with embedded defaults that run the whole app offline:
+SQLite, django-q2's ORM broker and the built-in sandbox gateway and chain. A bad value fails
+loudly at start-up rather than half-working later. The wallet's private key is deliberately
+*not* a setting (settings show up in debug pages): `research.payments` reads it from the
+environment when it signs.
+"""
+
+import os
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name, default=None):
+    value = os.environ.get(name, "")
+    return value if value != "" else default
+
+
+def env_bool(name, default):
+    value = env(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_int(name, default, minimum=None):
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def env_usd(name, default):
+    """A dollar amount (e.g. "25" or "0.50") as base units of a 6-decimal stablecoin."""
+    value = env(name, default)
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a dollar amount like 25.00, got {value!r}") from None
+    units = amount * 10**6
+    if amount < 0 or units != units.to_integral_value():
+        raise ImproperlyConfigured(f"{name} must be a non-negative amount with at most 6 decimals")
+    return int(units)
+
+
+# --- Django core -------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env("SECRET_KEY")
+if SECRET_KEY is None:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
+CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "research",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "research.context_processors.gateway_mode",
+            ],
+        },
+    },
+]
+
+# SQLite by default, in WAL mode with a busy timeout so the web process and the worker
+# don't trip over "database is locked"; DATABASE_URL switches to PostgreSQL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "research:job_list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # httpx logs every request URL at INFO; keep the noise (never secrets) at WARNING.
+        "httpx": {"level": "WARNING"},
+        "django_q": {"level": env("Q_LOG_LEVEL", "WARNING")},
+    },
+}
+
+# --- The gateway and the chain -----------------------------------------------------------
+
+# Unset CLADO_MPP_URL means sandbox mode: the built-in offline gateway and chain
+# (`python manage.py sandbox`), a throwaway key, and nothing real is spent.
+SANDBOX_URL = env("SANDBOX_URL", "http://127.0.0.1:8777")
+CLADO_MPP_URL = env("CLADO_MPP_URL")
+SANDBOX_MODE = CLADO_MPP_URL is None
+if SANDBOX_MODE:
+    CLADO_MPP_URL = SANDBOX_URL
+CLADO_MPP_URL = CLADO_MPP_URL.rstrip("/")
+TEMPO_RPC_URL = env("TEMPO_RPC_URL", f"{SANDBOX_URL}/rpc" if SANDBOX_MODE else None)
+TEMPO_CHAIN_ID = env_int("TEMPO_CHAIN_ID", 4217, minimum=1)
+
+if not SANDBOX_MODE:
+    if TEMPO_RPC_URL is None:
+        raise ImproperlyConfigured("TEMPO_RPC_URL must be set when CLADO_MPP_URL points at a real gateway.")
+    key_file = env("TEMPO_PRIVATE_KEY_FILE")
+    if env("TEMPO_PRIVATE_KEY") is None and key_file is None:
+        raise ImproperlyConfigured(
+            "Live mode (CLADO_MPP_URL is set) needs the paying wallet: set TEMPO_PRIVATE_KEY "
+            "or TEMPO_PRIVATE_KEY_FILE. Unset CLADO_MPP_URL to run against the sandbox."
+        )
+    if key_file is not None and not os.access(key_file, os.R_OK):
+        raise ImproperlyConfigured(f"TEMPO_PRIVATE_KEY_FILE {key_file!r} is not readable.")
+
+# What the gateway may ask for. A challenge outside these is refused before signing.
+USDC_E = "0x20c000000000000000000000b9537d11c60e8b50"
+PATH_USD = "0x20c0000000000000000000000000000000000000"
+MPP_CURRENCIES = [c.strip() for c in env("MPP_CURRENCIES", f"{USDC_E},{PATH_USD}").split(",")]
+MPP_CURRENCY_DECIMALS = {USDC_E.lower(): 6, PATH_USD.lower(): 6}
+MPP_RECIPIENTS = [
+    r.strip() for r in env("MPP_RECIPIENTS", "0x060b0fB0Be9d90557577B3AEE480711067149Ff0").split(",")
+]
+
+# Prices in base units (6 decimals). Launch and "more" cost PER_RESULT * limit + BASE;
+# dynamic prices may exceed the table by MPP_PRICE_TOLERANCE_PERCENT, flat ones never.
+PRICE_PER_RESULT = env_int("PRICE_PER_RESULT", 10_000, minimum=0)
+PRICE_CALL = env_int("PRICE_CALL", 3_000, minimum=0)
+MPP_PRICE_TOLERANCE_PERCENT = env_int("MPP_PRICE_TOLERANCE_PERCENT", 10, minimum=0)
+
+# Seconds to wait for the gateway; the paid retry gets longer (it waits for settlement).
+GATEWAY_TIMEOUT = float(env_int("GATEWAY_TIMEOUT", 30, minimum=1))
+GATEWAY_PAID_TIMEOUT = float(env_int("GATEWAY_PAID_TIMEOUT", 45, minimum=1))
+
+# --- Budgets (dollars in the environment, base units here) ------------------------------
+
+BUDGET_TEAM_DAILY = env_usd("BUDGET_TEAM_DAILY_USD", "100")
+BUDGET_USER_MONTHLY = env_usd("BUDGET_USER_MONTHLY_USD", "500")
+BUDGET_JOB = env_usd("BUDGET_JOB_USD", "25")
+
+# --- The poller -------------------------------------------------------------------------
+
+POLL_FIRST_DELAY = env_int("POLL_FIRST_DELAY", 5, minimum=0)  # seconds after launch
+POLL_MIN_INTERVAL = env_int("POLL_MIN_INTERVAL", 5, minimum=1)
+POLL_MAX_INTERVAL = env_int("POLL_MAX_INTERVAL", 60, minimum=1)
+POLL_LEASE_SECONDS = env_int("POLL_LEASE_SECONDS", 120, minimum=10)
+POLL_MAX_FAILURES = env_int("POLL_MAX_FAILURES", 5, minimum=1)
+POLL_PAGE_SIZE = 100  # a status call costs the same whatever the page size
+# One scheduled task runs this long, polling due jobs every POLL_TICK seconds, because
+# django-q2's schedules have whole-minute granularity.
+POLL_CYCLE_SECONDS = env_int("POLL_CYCLE_SECONDS", 55, minimum=0)
+POLL_TICK = env_int("POLL_TICK", 2, minimum=1)
+
+# --- django-q2: paid work is never retried or replayed by the queue ---------------------
+
+Q_CLUSTER = {
+    "name": "research",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": 90,  # a poll cycle runs ~55 s
+    "retry": 150,  # above timeout, so a running task is never handed out twice
+    "max_attempts": 1,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 500,
+    "label": "Background tasks",
+}
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"

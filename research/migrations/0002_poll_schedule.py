@@ -1,0 +1,29 @@
+"""The poller's schedule, created here rather than at import time."""
+
+from django.db import migrations
+
+
+def create_schedule(apps, schema_editor):
+    Schedule = apps.get_model("django_q", "Schedule")
+    Schedule.objects.update_or_create(
+        name="research: poll due jobs",
+        defaults={
+            "func": "research.tasks.poll_cycle",
+            "schedule_type": "I",  # MINUTES
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+
+
+def remove_schedule(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.filter(name="research: poll due jobs").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("research", "0001_initial"),
+        ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
+    ]
+
+    operations = [migrations.RunPython(create_schedule, remove_schedule)]
