@@ -8,6 +8,7 @@ environment when it signs.
 """
 
 import os
+import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -129,6 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+    }
+    # Tests get a file (one per process), not Django's shared-cache in-memory database, whose
+    # table locks fail at once instead of waiting: threads racing in tests lock as production does.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"test-db-{os.getpid()}.sqlite3")
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
