@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -9,8 +12,10 @@ class Command(BaseCommand):
     help = "Run the offline Clado MPP gateway and Tempo JSON-RPC chain until Ctrl-C."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8777)
+        # Listen where the app expects the sandbox (SANDBOX_URL) unless told otherwise.
+        where = urlsplit(settings.SANDBOX_URL)
+        parser.add_argument("--host", default=where.hostname or "127.0.0.1")
+        parser.add_argument("--port", type=int, default=where.port or 8777)
         parser.add_argument(
             "--job-seconds",
             type=float,
