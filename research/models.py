@@ -213,7 +213,7 @@ class Charge(models.Model):
 class SpendWindow(models.Model):
     """A budget counter: what one scope has spent and has in flight within one period.
 
-    Reservations are conditional UPDATEs on these rows (`research.budgets`), so two launches
+    Reservations are conditional UPDATEs on these rows (`research.ledger`), so two launches
     racing for the last dollars cannot both win.
     """
 
@@ -253,6 +253,11 @@ class BudgetCap(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "user"], name="one_cap_per_scope_user"),
+            # NULLs are distinct in a unique index: without this, two team-wide caps could exist
+            # and which one applies would be arbitrary.
+            models.UniqueConstraint(
+                fields=["scope"], condition=Q(user__isnull=True), name="one_team_wide_cap_per_scope"
+            ),
         ]
 
     def __str__(self):
