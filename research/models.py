@@ -70,6 +70,10 @@ class ResearchJob(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=64, blank=True)
+    # What the poller predicts from: when the current run (the launch, or the latest "more") began,
+    # and how many seconds after that the search phase is projected to end (latest progress reading).
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    search_eta = models.FloatField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)  # consecutive failed polls
 
