@@ -230,10 +230,18 @@ BUDGET_USER_MONTHLY = env_usd("BUDGET_USER_MONTHLY_USD", "500")
 BUDGET_JOB = env_usd("BUDGET_JOB_USD", "25")
 
 # --- The poller -------------------------------------------------------------------------
+# Seconds. The policy that uses them is research/polling.py.
 
-POLL_FIRST_DELAY = env_int("POLL_FIRST_DELAY", 5, minimum=0)  # seconds after launch
+POLL_FIRST_DELAY = env_int("POLL_FIRST_DELAY", 5, minimum=0)  # earliest first poll after launch
+POLL_FIRST_MAX = env_int("POLL_FIRST_MAX", 60, minimum=0)  # latest first poll, whatever history says
 POLL_MIN_INTERVAL = env_int("POLL_MIN_INTERVAL", 5, minimum=1)
-POLL_MAX_INTERVAL = env_int("POLL_MAX_INTERVAL", 60, minimum=1)
+POLL_MAX_INTERVAL = env_int("POLL_MAX_INTERVAL", 300, minimum=1)  # longest gap while a job runs
+# Longest gap once a job is past its predicted finish, or nothing predicts it: bounds the delay
+# from a job finishing to its results being stored.
+POLL_OVERDUE_INTERVAL = env_int("POLL_OVERDUE_INTERVAL", 30, minimum=1)
+# Until past jobs teach it: a whole run takes this percent of its projected search phase.
+POLL_FINISH_RATIO_PERCENT = env_int("POLL_FINISH_RATIO_PERCENT", 150, minimum=100)
+POLL_BUDGET_RETRY = env_int("POLL_BUDGET_RETRY", 300, minimum=1)  # retry a budget-paused launch/poll
 POLL_LEASE_SECONDS = env_int("POLL_LEASE_SECONDS", 120, minimum=10)
 POLL_MAX_FAILURES = env_int("POLL_MAX_FAILURES", 5, minimum=1)
 POLL_PAGE_SIZE = 100  # a status call costs the same whatever the page size
@@ -247,8 +255,12 @@ POLL_TICK = env_int("POLL_TICK", 2, minimum=1)
 Q_CLUSTER = {
     "name": "research",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
-    "timeout": 90,  # a poll cycle runs ~55 s
-    "retry": 150,  # above timeout, so a running task is never handed out twice
+    # A poll cycle starts no new work after POLL_CYCLE_SECONDS; the call in flight then may take
+    # GATEWAY_TIMEOUT + GATEWAY_PAID_TIMEOUT more (a payment's 402 round trip and its paid retry).
+    "timeout": POLL_CYCLE_SECONDS + int(GATEWAY_TIMEOUT + GATEWAY_PAID_TIMEOUT) + 15,
+    "retry": POLL_CYCLE_SECONDS
+    + int(GATEWAY_TIMEOUT + GATEWAY_PAID_TIMEOUT)
+    + 75,  # > timeout: no re-delivery
     "max_attempts": 1,
     "catch_up": False,
     "ack_failures": True,

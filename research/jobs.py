@@ -8,14 +8,15 @@ poller and a person pressing "refresh") never poll one job at once nor store a l
 
 import datetime
 import logging
+import time
 import uuid
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
-from . import clado, payments, polling
+from . import clado, clock, payments, polling
 from .models import ACTIVE_STATUSES, AuditEvent, JobStatus, Lead, ResearchJob
+from .money import format_usd
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +35,33 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None):
     return job
 
 
-def launch(job, user=None):
-    """Pay for the deep-research call that starts `job`. Runs at most once per job."""
+def launch(job, user=None, *, now=None, due_only=False):
+    """Pay for the deep-research call that starts `job`. Runs at most once per job.
+
+    A launch a budget cap refuses pays nothing and waits: the job stays NEW with the reason and
+    a `next_poll_at`, and the poll cycle tries again (`due_only`) when that time comes.
+    """
     user = user or job.owner
-    claimed = ResearchJob.objects.filter(pk=job.pk, status=JobStatus.NEW).update(status=JobStatus.LAUNCHING)
-    if not claimed:  # a double click or a resubmitted form: already launched
+    now = now or clock.now()
+    jobs = ResearchJob.objects.filter(pk=job.pk, status=JobStatus.NEW)
+    if due_only:
+        jobs = jobs.filter(next_poll_at__lte=now)
+    if not jobs.update(status=JobStatus.LAUNCHING):  # a double click, a resubmitted form, a second poller
         job.refresh_from_db()
         return job
     AuditEvent.objects.create(user=user, action=AuditEvent.Action.LAUNCH, job=job, detail=job.query[:500])
     try:
         started = clado.start(job.query, job.limit, company_urls=job.company_urls, user=user, job=job)
-    except (payments.PaymentRefused, payments.BudgetExceeded) as error:
+    except payments.BudgetExceeded as error:
+        AuditEvent.objects.create(user=user, action=AuditEvent.Action.REFUSED, job=job, detail=str(error))
+        ResearchJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.NEW,
+            message=f"Waiting for budget: {error} {NOTHING_PAID} It launches by itself when the cap allows.",
+            next_poll_at=now + datetime.timedelta(seconds=settings.POLL_BUDGET_RETRY),
+        )
+        job.refresh_from_db()
+        return job
+    except payments.PaymentRefused as error:
         AuditEvent.objects.create(user=user, action=AuditEvent.Action.REFUSED, job=job, detail=str(error))
         return _end(job, JobStatus.ERROR, f"Not launched: {error} {NOTHING_PAID}")
     except payments.GatewayUnreachable as error:
@@ -61,12 +78,14 @@ def launch(job, user=None):
     except clado.CladoError as error:
         paid = "" if error.charge is None else " The launch call was charged."
         return _end(job, JobStatus.ERROR, f"Not launched: {error}.{paid}")
-    now = timezone.now()
+    now = clock.now()
     ResearchJob.objects.filter(pk=job.pk).update(
         clado_job_id=started.job_id,
         status=_known_status(started.status),
         message=started.message,
         launched_at=now,
+        run_started_at=now,
+        search_eta=None,
         next_poll_at=now + polling.first_poll_delay(),
     )
     job.refresh_from_db()
@@ -77,8 +96,10 @@ def launch(job, user=None):
 
 
 def due_job_ids(now, limit=50):
+    """Jobs whose next status call (or budget-delayed launch) is due and that no one holds."""
+    waiting = Q(status=JobStatus.NEW, clado_job_id__isnull=True)
     return list(
-        ResearchJob.objects.filter(status__in=ACTIVE_STATUSES, next_poll_at__lte=now)
+        ResearchJob.objects.filter(Q(status__in=ACTIVE_STATUSES) | waiting, next_poll_at__lte=now)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .order_by("next_poll_at")
         .values_list("pk", flat=True)[:limit]
@@ -86,7 +107,11 @@ def due_job_ids(now, limit=50):
 
 
 def claim(job_id, owner, now, *, due_only=True):
-    """Take the job's lease with one conditional UPDATE; False if someone else holds it."""
+    """Take the job's lease with one conditional UPDATE; False if someone else holds it.
+
+    No row lock is held afterwards: the lease column itself says who may poll, so the HTTP call
+    runs outside any transaction. A lease left by a crashed worker expires and is taken over.
+    """
     jobs = ResearchJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     )
@@ -96,26 +121,43 @@ def claim(job_id, owner, now, *, due_only=True):
     return jobs.update(lease_until=lease, lease_owner=owner) == 1
 
 
+def renew(job_id, owner, now):
+    """Extend a lease we still hold (between result pages); False if it was lost."""
+    lease = now + datetime.timedelta(seconds=settings.POLL_LEASE_SECONDS)
+    return ResearchJob.objects.filter(pk=job_id, lease_owner=owner).update(lease_until=lease) == 1
+
+
 def release(job_id, owner):
     ResearchJob.objects.filter(pk=job_id, lease_owner=owner).update(lease_until=None, lease_owner="")
 
 
-def poll_due_jobs(now=None, owner=None):
-    """One poll cycle: every due job that no one else holds gets one paid status call."""
+def poll_due_jobs(now=None, owner=None, deadline=None):
+    """One poll cycle: every due job that no one else holds gets one paid status call.
+
+    Jobs waiting for budget get their launch retried instead. `deadline` (time.monotonic())
+    stops the cycle from starting more work, so a scheduled task ends inside its timeout.
+    """
     owner = owner or uuid.uuid4().hex
+    now = now or clock.now()
     polled = 0
-    for job_id in due_job_ids(now or timezone.now()):
-        if poll_claimed(job_id, owner, now=now):
+    for job_id in due_job_ids(now):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        job = ResearchJob.objects.get(pk=job_id)
+        if job.status == JobStatus.NEW:
+            launch(job, now=now, due_only=True)
+        elif poll_claimed(job_id, owner, now=now):
             polled += 1
     return polled
 
 
 def poll_claimed(job_id, owner, *, now=None, user=None, due_only=True):
     """Claim, poll once (plus the result pages of a finished job), release. False if not claimed."""
-    if not claim(job_id, owner, now or timezone.now(), due_only=due_only):
+    now = now or clock.now()
+    if not claim(job_id, owner, now, due_only=due_only):
         return False
     try:
-        poll_job(ResearchJob.objects.get(pk=job_id), user=user, now=now)
+        poll_job(ResearchJob.objects.get(pk=job_id), user=user, now=now, owner=owner)
     finally:
         release(job_id, owner)
     return True
@@ -127,20 +169,26 @@ def refresh(job, user):
     return poll_claimed(job.pk, uuid.uuid4().hex, user=user, due_only=False)
 
 
-def poll_job(job, user=None, now=None):
+def poll_job(job, user=None, now=None, owner=None):
     """Pay for one status call; on completion, pay for the remaining result pages too."""
-    now = now or timezone.now()
+    now = now or clock.now()
     try:
         page = clado.status(job.clado_job_id, page=1, page_size=settings.POLL_PAGE_SIZE, user=user, job=job)
         ingest(job, page)
         if page.status == "completed":
-            _fetch_remaining_pages(job, page, user)
+            _fetch_remaining_pages(job, page, user, owner, now)
     except payments.BudgetExceeded as error:
-        # Nothing was paid; try again once the cap may allow it.
-        _defer(job, now, datetime.timedelta(minutes=10), f"Paused: {error}")
+        # Refused before signing: nothing was paid. Try again when the cap may allow it.
+        retry = datetime.timedelta(seconds=settings.POLL_BUDGET_RETRY)
+        _defer(job, now, retry, f"Paused: {error} {NOTHING_PAID} Polling resumes when the budget allows.")
         return job
     except clado.RateLimited as error:
-        _defer(job, now, datetime.timedelta(seconds=error.retry_after), "The gateway asked us to slow down.")
+        _defer(
+            job,
+            now,
+            datetime.timedelta(seconds=error.retry_after),
+            f"The gateway asked us to slow down; next status check in {error.retry_after} s.",
+        )
         return job
     except (
         clado.CladoError,
@@ -148,14 +196,18 @@ def poll_job(job, user=None, now=None):
         payments.PaymentOutcomeUnknown,
         payments.GatewayUnreachable,
     ) as error:
+        if isinstance(error, payments.PaymentRefused):
+            AuditEvent.objects.create(user=user, action=AuditEvent.Action.REFUSED, job=job, detail=str(error))
         return _poll_failed(job, now, error)
     return _apply_status(job, page, now)
 
 
-def _fetch_remaining_pages(job, first, user):
+def _fetch_remaining_pages(job, first, user, owner, now):
     """Pages 2.. of a finished job, in the same cycle; stops at the last or an empty page."""
     page = first
     while page.results and (page.has_next or (page.has_next is None and page.page < (page.total_pages or 0))):
+        if owner is not None and not renew(job.pk, owner, now):
+            raise clado.CladoError("Another poller took over this job while its pages were fetched.")
         page = clado.status(
             job.clado_job_id, page=page.page + 1, page_size=settings.POLL_PAGE_SIZE, user=user, job=job
         )
@@ -178,7 +230,9 @@ def ingest(job, page):
 
 def _apply_status(job, page, now):
     status = _known_status(page.status)
+    job.chunks_done, job.chunks_total = page.chunks_done, page.chunks_total
     fields = {
+        "search_eta": polling.search_eta(job, polling.run_elapsed(job, now)) or job.search_eta,
         "status": status,
         "message": page.error or page.message,
         "polls": job.polls + 1,
@@ -193,6 +247,10 @@ def _apply_status(job, page, now):
         for name, value in fields.items():
             setattr(job, name, value)
         fields["next_poll_at"] = now + datetime.timedelta(seconds=polling.next_poll_delay(job, now))
+    elif status == JobStatus.ERROR:
+        fields["next_poll_at"] = None
+        fields["finished_at"] = now
+        fields["message"] = f"Clado reported an error: {page.error or page.message or 'no details given'}"
     else:
         fields["next_poll_at"] = None
         fields["finished_at"] = now
@@ -202,6 +260,7 @@ def _apply_status(job, page, now):
 
 
 def _poll_failed(job, now, error):
+    """Retry later with back-off, or end the job after POLL_MAX_FAILURES in a row."""
     failures = job.failures + 1
     log.warning("Poll of job %s failed (%s/%s): %s", job.pk, failures, settings.POLL_MAX_FAILURES, error)
     give_up = failures >= settings.POLL_MAX_FAILURES or not getattr(error, "retryable", True)
@@ -209,10 +268,11 @@ def _poll_failed(job, now, error):
         give_up = False  # a 404 may be a gateway hiccup; it gets the same bounded retries
     if give_up:
         ResearchJob.objects.filter(pk=job.pk).update(failures=failures)
-        return _end(job, JobStatus.ERROR, f"Stopped after {failures} failed status calls: {error}")
+        calls = "1 failed status call" if failures == 1 else f"{failures} failed status calls in a row"
+        return _end(job, JobStatus.ERROR, f"Stopped after {calls}: {error}.{_charged(error)}")
     ResearchJob.objects.filter(pk=job.pk).update(
         failures=failures,
-        message=f"Retrying: {error}",
+        message=f"Status check failed, retrying ({failures}/{settings.POLL_MAX_FAILURES}): {error}.",
         next_poll_at=now + datetime.timedelta(seconds=polling.backoff_delay(failures)),
     )
     job.refresh_from_db()
@@ -229,11 +289,24 @@ def _defer(job, now, delay, message):
 
 def cancel(job, user):
     """Pay for a cancel call ($0.003). Returns a message for the person who asked."""
+    job.refresh_from_db()
+    if job.status == JobStatus.NEW:
+        # Not launched (e.g. waiting for budget): nothing to pay the gateway for.
+        if ResearchJob.objects.filter(pk=job.pk, status=JobStatus.NEW).update(
+            status=JobStatus.CANCELLED, next_poll_at=None, finished_at=clock.now(), message="Cancelled."
+        ):
+            AuditEvent.objects.create(user=user, action=AuditEvent.Action.CANCEL, job=job)
+            return f"Cancelled before launch. {NOTHING_PAID}"
+        job.refresh_from_db()
+    if not job.is_active or not job.clado_job_id:
+        return f"This job has already ended ({job.get_status_display().lower()}). {NOTHING_PAID}"
     AuditEvent.objects.create(user=user, action=AuditEvent.Action.CANCEL, job=job)
     try:
         message = clado.cancel(job.clado_job_id, user=user, job=job)
     except clado.Conflict as error:
-        return f"Not cancelled: {error}"
+        # It finished (or stopped) at Clado before we asked: fetch its results at once.
+        ResearchJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(next_poll_at=clock.now())
+        return f"Not cancelled: {error}.{_charged(error)} Its results are being fetched."
     except (
         clado.CladoError,
         payments.PaymentRefused,
@@ -241,13 +314,16 @@ def cancel(job, user):
         payments.PaymentOutcomeUnknown,
         payments.GatewayUnreachable,
     ) as error:
-        return f"Cancel failed: {error}"
+        return f"Cancel failed: {error}.{_charged(error)}"
     _end(job, JobStatus.CANCELLED, message)
     return message
 
 
 def more(job, user, additional):
     """Pay for `additional` more results on a finished job; polling resumes."""
+    job.refresh_from_db()
+    if job.status != JobStatus.COMPLETED:
+        return f"More results can be asked for once the job has completed. {NOTHING_PAID}"
     AuditEvent.objects.create(user=user, action=AuditEvent.Action.MORE, job=job, detail=str(additional))
     try:
         status, message = clado.more(job.clado_job_id, additional, user=user, job=job)
@@ -258,14 +334,16 @@ def more(job, user, additional):
         payments.PaymentOutcomeUnknown,
         payments.GatewayUnreachable,
     ) as error:
-        return f"No more results: {error}"
-    now = timezone.now()
+        return f"No more results: {error}.{_charged(error)}"
+    now = clock.now()
     ResearchJob.objects.filter(pk=job.pk).update(
         status=_known_status(status) if _known_status(status) in ACTIVE_STATUSES else JobStatus.PROCESSING,
         limit=job.limit + additional,
         message=message,
         finished_at=None,
         failures=0,
+        run_started_at=now,  # a new run: predictions start from here
+        search_eta=None,
         next_poll_at=now + polling.first_poll_delay(),
     )
     return message or f"Looking for {additional} more results."
@@ -281,8 +359,16 @@ def _known_status(status):
     return JobStatus.PROCESSING
 
 
+def _charged(error):
+    """Whether a failed call still cost money, in words."""
+    charge = getattr(error, "charge", None)
+    if charge is None:
+        return f" {NOTHING_PAID}"
+    return f" The call was paid ({format_usd(charge.amount)})."
+
+
 def _end(job, status, message):
-    now = timezone.now()
+    now = clock.now()
     ResearchJob.objects.filter(pk=job.pk).update(
         status=status, message=message[:2000], next_poll_at=None, finished_at=now
     )

@@ -24,7 +24,8 @@ def poll_cycle(seconds=None):
     deadline = time.monotonic() + seconds
     polled = 0
     while True:
-        polled += jobs.poll_due_jobs(owner=owner)
+        # The deadline stops new work, so the task ends well inside Q_CLUSTER["timeout"].
+        polled += jobs.poll_due_jobs(owner=owner, deadline=deadline)
         reconcile_open_charges()
         if time.monotonic() + settings.POLL_TICK > deadline:
             return polled
