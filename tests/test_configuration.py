@@ -1,0 +1,87 @@
+"""Start-up and secrets: the app fails loudly on bad settings and never shows the wallet key."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "0x" + "5e" * 32  # a key that must never appear anywhere we can look
+
+
+def run_django(code, **env):
+    """Run `code` in a fresh interpreter with Django set up under the given environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLADO_", "TEMPO_", "DATABASE_URL"))}
+    clean.update(env, DJANGO_SETTINGS_MODULE="dashboard.settings", PYTHONPATH=str(ROOT))
+    script = f"import django; django.setup()\n{code}"
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_live_mode_without_a_wallet_key_refuses_to_start_and_says_why():
+    result = run_django("", CLADO_MPP_URL="https://gateway.example", TEMPO_RPC_URL="https://rpc.example")
+    assert result.returncode != 0
+    assert "TEMPO_PRIVATE_KEY" in result.stderr
+
+
+def test_live_mode_without_a_chain_refuses_to_start():
+    result = run_django("", CLADO_MPP_URL="https://gateway.example", TEMPO_PRIVATE_KEY=SECRET)
+    assert result.returncode != 0 and "TEMPO_RPC_URL" in result.stderr
+
+
+def test_a_bad_number_in_the_environment_fails_loudly():
+    result = run_django("", POLL_MIN_INTERVAL="soon")
+    assert result.returncode != 0 and "POLL_MIN_INTERVAL must be an integer" in result.stderr
+
+
+def test_sandbox_mode_needs_nothing_and_pays_from_a_throwaway_key():
+    result = run_django(
+        "from django.conf import settings; from research import payments\n"
+        "print(settings.SANDBOX_MODE, settings.CLADO_MPP_URL, payments.payer_address())"
+    )
+    assert result.returncode == 0, result.stderr
+    sandbox, url, address = result.stdout.split()
+    assert sandbox == "True" and url == "http://127.0.0.1:8777" and address.startswith("0x")
+
+
+def test_the_wallet_key_is_not_a_setting_and_not_in_any_settings_dump(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text(SECRET + "\n")
+    result = run_django(
+        "from django.core.management import call_command; call_command('diffsettings', '--all')\n"
+        "from research import payments; print(payments.payer_address())",
+        CLADO_MPP_URL="https://gateway.example",
+        TEMPO_RPC_URL="https://rpc.example",
+        TEMPO_PRIVATE_KEY_FILE=str(key_file),
+    )
+    assert result.returncode == 0, result.stderr
+    assert SECRET[2:] not in result.stdout + result.stderr
+    assert "0x" in result.stdout.splitlines()[-1]  # it did sign-capable setup from the file
+
+
+def test_pages_and_manage_py_do_not_import_the_slow_chain_libraries():
+    result = run_django(
+        "import sys\n"
+        "from django.test import Client\n"
+        "from django.core.management import call_command\n"
+        "call_command('check')\n"
+        "import dashboard.urls, research.views, research.admin, research.tasks\n"
+        "print(sorted(m for m in ('pytempo', 'web3') if m in sys.modules))"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.django_db
+def test_an_error_page_never_shows_the_wallet_key(rf, settings, monkeypatch):
+    from django.views.debug import technical_500_response
+
+    monkeypatch.setenv("TEMPO_PRIVATE_KEY", SECRET)
+    request = rf.get("/jobs/", **{"TEMPO_PRIVATE_KEY": SECRET})
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        response = technical_500_response(request, *sys.exc_info())
+    assert b"boom" in response.content
+    assert SECRET[2:].encode() not in response.content
