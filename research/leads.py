@@ -1,6 +1,14 @@
-"""Browsing leads: search, filters and sorting, read from the URL so views can be shared."""
+"""Browsing leads: search, filters and sorting, read from the URL so views can be shared.
 
-from django.db.models import Q
+Every function here costs a bounded number of queries whatever the number of leads: the
+table is paginated in the database, filter choices come from one query each, and the jobs
+a page of deduplicated leads came from are looked up for that page only.
+"""
+
+from django.db.models import Max, Q
+from django.db.models.fields.json import KeyTransform
+
+from .models import Lead, ResearchJob
 
 SORTS = {
     "name": "name",
@@ -9,7 +17,18 @@ SORTS = {
     "location": "location",
     "position": "position",
 }
+SORT_COLUMNS = [
+    ("name", "Name"),
+    ("title", "Current title"),
+    ("company", "Company"),
+    ("location", "Location"),
+]
 PAGE_SIZES = (25, 50, 100)
+ANSWERS = ("YES", "MAYBE", "NO")
+# A criteria filter is a parameter named "c:<question>" whose value is an answer: ?c:Based+in+Europe.=YES
+CRITERIA_PREFIX = "c:"
+# Criteria questions are read from this many leads: a job asks the same questions of every profile.
+CRITERIA_SAMPLE = 50
 
 
 def browse(leads, params):
@@ -28,10 +47,99 @@ def browse(leads, params):
     decision = params.get("decision_maker", "")
     if decision in ("yes", "no"):
         leads = leads.filter(is_decision_maker=(decision == "yes"))
+    for number, (question, answer) in enumerate(criteria_filters(params)):
+        leads = with_answer(leads, question, answer, name=f"criteria_{number}")
     sort = params.get("sort", "position")
     field = SORTS.get(sort.lstrip("-"), "position")
     prefix = "-" if sort.startswith("-") else ""
     return leads.order_by(prefix + field, "pk")
+
+
+def sort_headers(sort):
+    """[(key, label, the sort a click asks for, "ascending"/"descending"/"")] for the table head."""
+    headers = []
+    for key, label in SORT_COLUMNS:
+        direction = {key: "ascending", "-" + key: "descending"}.get(sort, "")
+        headers.append((key, label, "-" + key if direction == "ascending" else key, direction))
+    return headers
+
+
+def criteria_filters(params):
+    """[(question, answer)] from the "c:<question>=<answer>" parameters that name a known answer."""
+    return [
+        (key[len(CRITERIA_PREFIX) :], params[key].upper())
+        for key in params
+        if key.startswith(CRITERIA_PREFIX) and params.get(key, "").upper() in ANSWERS
+    ]
+
+
+def with_answer(leads, question, answer, name="criteria_answer"):
+    """Leads whose criteria answer `question` with `answer`, stored as "YES" or {"answer": "YES", ...}.
+
+    Key transforms are built explicitly: questions are free text and may contain "__".
+    """
+    plain, nested = f"{name}_plain", f"{name}_nested"
+    return leads.alias(
+        **{
+            plain: KeyTransform(question, "criteria"),
+            nested: KeyTransform("answer", KeyTransform(question, "criteria")),
+        }
+    ).filter(Q(**{plain: answer}) | Q(**{nested: answer}))
+
+
+def answer_of(value):
+    """The answer of one criteria value, whichever shape it came in."""
+    if isinstance(value, dict):
+        value = value.get("answer", "")
+    return "" if value is None else str(value)
+
+
+def criteria_questions(sample):
+    """The criteria questions asked of a sample of leads, in the order they list them."""
+    questions = {}
+    for criteria in sample.values_list("criteria", flat=True)[:CRITERIA_SAMPLE]:
+        if isinstance(criteria, dict):
+            questions.update(dict.fromkeys(criteria))
+    return list(questions)
+
+
+def job_sample(job):
+    """A job asks every profile the same questions: its first leads show them."""
+    return job.leads.order_by("position")
+
+
+def team_sample():
+    """The first lead of each of the latest jobs: the questions the team has been asking lately."""
+    recent = ResearchJob.objects.order_by("-pk").values("pk")[:CRITERIA_SAMPLE]
+    return Lead.objects.filter(job__in=recent, position=0).order_by("-job_id")
+
+
+def countries(leads):
+    return leads.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
+
+
+def deduplicated(leads):
+    """One lead per LinkedIn URL (the most recently stored); leads without a URL stay as they are."""
+    latest = leads.exclude(linkedin_url="").values("linkedin_url").annotate(latest=Max("pk")).values("latest")
+    return leads.filter(Q(linkedin_url="") | Q(pk__in=latest))
+
+
+def attach_sources(page_of_leads):
+    """Set `lead.sources` to [(job id, job query)] for every job that found the same person. One query."""
+    page_of_leads = list(page_of_leads)
+    urls = {lead.linkedin_url for lead in page_of_leads if lead.linkedin_url}
+    found = {}
+    rows = (
+        Lead.objects.filter(linkedin_url__in=urls)
+        .order_by("job_id")
+        .values_list("linkedin_url", "job_id", "job__query")
+        .distinct()
+    )
+    for url, job_id, query in rows:
+        found.setdefault(url, []).append((job_id, query))
+    for lead in page_of_leads:
+        lead.sources = found.get(lead.linkedin_url) or [(lead.job_id, None)]
+    return page_of_leads
 
 
 def page_size(params):
@@ -40,3 +148,12 @@ def page_size(params):
     except ValueError:
         return PAGE_SIZES[0]
     return size if size in PAGE_SIZES else PAGE_SIZES[0]
+
+
+def is_filtered(params):
+    return bool(
+        params.get("q", "").strip()
+        or params.get("country")
+        or params.get("decision_maker") in ("yes", "no")
+        or criteria_filters(params)
+    )

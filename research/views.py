@@ -16,16 +16,22 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from . import exports, jobs, leads, ledger
 from .forms import MoreResultsForm, NewJobForm
-from .models import AuditEvent, JobStatus, ResearchJob
+from .models import TERMINAL_STATUSES, AuditEvent, JobStatus, Lead, ResearchJob
+from .money import format_usd
 
 
 def _render(request, template, context, partial=None):
-    """The whole page, or for an HTMX request the named partial of the same template."""
-    name = f"{template}#{partial}" if partial and request.htmx else template
+    """The whole page, or for an HTMX request the named partial of the same template.
+
+    htmx asks for the whole page when it restores history (back/forward with no cached copy).
+    """
+    wants_partial = partial and request.htmx and not request.htmx.history_restore_request
+    name = f"{template}#{partial}" if wants_partial else template
     response = TemplateResponse(request, name, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -40,9 +46,7 @@ def job_list(request):
         jobs_qs = jobs_qs.filter(owner=request.user)
     status = request.GET.get("status", "")
     if status == "active":
-        jobs_qs = jobs_qs.filter(
-            status__in=[s for s in JobStatus.values if s not in ("completed", "error", "cancelled")]
-        )
+        jobs_qs = jobs_qs.exclude(status__in=TERMINAL_STATUSES)
     elif status in JobStatus.values:
         jobs_qs = jobs_qs.filter(status=status)
     page = Paginator(jobs_qs, 25).get_page(request.GET.get("page"))
@@ -60,6 +64,11 @@ def job_list(request):
 def job_new(request):
     if request.method == "POST":
         form = NewJobForm(request.POST)
+        left, _ = ledger.remaining(request.user)
+        if form.is_valid() and form.price_of(form.cleaned_data["limit"]) > left:
+            form.add_error(
+                "limit", f"Launching this costs more than your budget has left ({format_usd(left)})."
+            )
         if form.is_valid():
             data = form.cleaned_data
             job = jobs.create_job(
@@ -107,53 +116,69 @@ def _budget_context(request, form):
 def job_detail(request, pk):
     job = get_object_or_404(ResearchJob.objects.select_related("owner"), pk=pk)
     context = {"job": job, "more_form": MoreResultsForm(), **_results_context(request, job)}
-    return _render(request, "research/job_detail.html", context)
+    # Search, filters, sorting and pages ask this same URL, so the address bar holds the view.
+    return _render(request, "research/job_detail.html", context, "results-body")
 
 
 @login_required
 @require_GET
 def job_progress(request, pk):
     job = get_object_or_404(ResearchJob, pk=pk)
-    # Once the job has stopped, the same response loads the results table in place.
-    context = {"job": job, "oob_results": request.htmx and not job.is_active}
+    context = {"job": job}
+    if request.htmx and not job.is_active:
+        # The job has stopped: the same response puts its results table in place (out of band),
+        # with the filters the page has (the progress element sends them along).
+        context.update(oob_results=True, **_results_context(request, job))
     return _render(request, "research/job_detail.html", context, "progress")
 
 
 @login_required
 @require_GET
 def job_results(request, pk):
+    """The results table alone (for embedding); the page itself is `job_detail`."""
     job = get_object_or_404(ResearchJob, pk=pk)
-    return _render(
-        request, "research/job_detail.html", {"job": job, **_results_context(request, job)}, "results"
+    return TemplateResponse(
+        request, "research/job_detail.html#results", {"job": job, **_results_context(request, job)}
     )
 
 
 def _results_context(request, job):
-    rows = leads.browse(job.leads.all(), request.GET)
-    per_page = leads.page_size(request.GET)
-    page = Paginator(rows, per_page).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    without_sort = query.copy()
-    without_sort.pop("sort", None)
+    return _table_context(request, job.leads.all(), all_leads=False, sample=leads.job_sample(job))
+
+
+def _table_context(request, rows, all_leads, sample):
+    """A page of leads, filtered and sorted as the query string says, and the controls around it."""
+    page = Paginator(leads.browse(rows, request.GET), leads.page_size(request.GET)).get_page(
+        request.GET.get("page")
+    )
+    if all_leads:
+        page.object_list = leads.attach_sources(page.object_list)
+    questions = leads.criteria_questions(sample)
+    chosen = request.GET.getlist("columns") or exports.default_columns(all_leads)
     return {
         "leads_page": page,
-        "per_page": per_page,
+        "per_page": leads.page_size(request.GET),
         "page_sizes": leads.PAGE_SIZES,
         "sort": request.GET.get("sort", "position"),
         "q": request.GET.get("q", ""),
-        "querystring": query.urlencode(),
-        "querystring_without_sort": without_sort.urlencode(),
-        "sort_columns": [
-            ("name", "Name"),
-            ("title", "Current title"),
-            ("company", "Company"),
-            ("location", "Location"),
+        "filtered": leads.is_filtered(request.GET),
+        "sort_headers": leads.sort_headers(request.GET.get("sort", "position")),
+        "countries": leads.countries(rows),
+        "criteria": [
+            (question, request.GET.get(leads.CRITERIA_PREFIX + question, "").upper())
+            for question in questions
         ],
-        "countries": job.leads.exclude(country="")
-        .order_by("country")
-        .values_list("country", flat=True)
-        .distinct(),
+        "answers": leads.ANSWERS,
+        "criteria_prefix": leads.CRITERIA_PREFIX,
+        "export_columns": [
+            (key, label, key in chosen) for key, label in exports.column_choices(questions, all_leads)
+        ],
+        "filter_params": [
+            (key, value)
+            for key in request.GET
+            if key in ("q", "country", "decision_maker", "sort") or key.startswith(leads.CRITERIA_PREFIX)
+            for value in request.GET.getlist(key)
+        ],
     }
 
 
@@ -162,12 +187,39 @@ def _results_context(request, job):
 def job_export(request, pk):
     job = get_object_or_404(ResearchJob, pk=pk)
     rows = leads.browse(job.leads.all(), request.GET)
-    columns = request.GET.getlist("columns") or None
     AuditEvent.objects.create(user=request.user, action=AuditEvent.Action.EXPORT, job=job)
+    name = f"job-{job.pk}-{slugify(job.query)[:40].strip('-') or 'leads'}"
+    return _csv_response(request, rows, name)
+
+
+@login_required
+@require_GET
+def lead_list(request):
+    """Every lead the team has found, one row per person (by LinkedIn URL), with the jobs that found them."""
+    rows = leads.deduplicated(Lead.objects.all())
+    return _render(
+        request,
+        "research/lead_list.html",
+        _table_context(request, rows, all_leads=True, sample=leads.team_sample()),
+        "results-body",
+    )
+
+
+@login_required
+@require_GET
+def lead_export(request):
+    rows = leads.browse(leads.deduplicated(Lead.objects.all()), request.GET)
+    AuditEvent.objects.create(user=request.user, action=AuditEvent.Action.EXPORT, detail="all leads")
+    return _csv_response(request, rows, "all-leads", default_columns=exports.default_columns(all_leads=True))
+
+
+def _csv_response(request, rows, name, default_columns=None):
+    columns = request.GET.getlist("columns") or default_columns
     response = StreamingHttpResponse(
         exports.stream_leads(rows, columns), content_type="text/csv; charset=utf-8"
     )
-    filename = f"job-{job.pk}-leads-{timezone.localdate():%Y-%m-%d}.csv"
+    filtered = "-filtered" if leads.is_filtered(request.GET) else ""
+    filename = f"{name}{filtered}-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -26,3 +26,25 @@ def duration(delta):
     if minutes:
         return f"{minutes} min {seconds:02d} s"
     return f"{seconds} s"
+
+
+@register.filter
+def answer(value):
+    """A criteria value as its answer: "YES" and {"answer": "YES", "reasoning": ...} both give "YES"."""
+    if isinstance(value, dict):
+        value = value.get("answer", "")
+    return "" if value is None else str(value)
+
+
+@register.filter
+def reasoning(value):
+    return str(value.get("reasoning") or "") if isinstance(value, dict) else ""
+
+
+@register.filter
+def month(date_text):
+    """ "2021-03-01T00:00:00" -> "2021-03"; the gateway's 1970 end date marks a current role."""
+    text = str(date_text or "")
+    if text.startswith("1970"):
+        return "now"
+    return text[:7]

@@ -1,0 +1,59 @@
+// Small behaviours every page shares. Pages work without this file; it makes them nicer.
+document.documentElement.classList.replace("no-js", "js");
+
+// Forms marked data-submit-once send once: their submit buttons disable as the form goes out,
+// so a double click (or Enter pressed twice) is one submission. The capture phase runs before
+// htmx's own submit listener, so this holds for plain and htmx forms alike.
+document.addEventListener(
+  "submit",
+  (event) => {
+    const form = event.target;
+    if (!form.matches("[data-submit-once]")) return;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
+    if (form.dataset.submitting) {
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
+    form.dataset.submitting = "true";
+    form.setAttribute("aria-busy", "true");
+    // Disable after the browser has collected the form's data (a disabled button sends nothing).
+    setTimeout(() => {
+      for (const button of form.querySelectorAll("button[type=submit], button:not([type])")) {
+        button.disabled = true;
+        if (button.dataset.busyLabel) {
+          button.dataset.label = button.textContent;
+          button.textContent = button.dataset.busyLabel;
+        }
+      }
+    }, 0);
+  },
+  true,
+);
+
+function enable(form) {
+  delete form.dataset.submitting;
+  form.removeAttribute("aria-busy");
+  for (const button of form.querySelectorAll("button")) {
+    button.disabled = false;
+    if (button.dataset.label) button.textContent = button.dataset.label;
+  }
+}
+
+// An htmx form that got its answer can be sent again; so can a page the back button restored.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt.closest && event.detail.elt.closest("form[data-submit-once]");
+  if (form) enable(form);
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) document.querySelectorAll("form[data-submit-once]").forEach(enable);
+});
+
+// Selects marked data-autosubmit apply themselves (a plain GET: the address keeps the filter).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+});
