@@ -22,15 +22,15 @@ def poll_cycle(seconds=None):
     seconds = settings.POLL_CYCLE_SECONDS if seconds is None else seconds
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + seconds
-    polled = 0
+    polled = jobs.poll_due_jobs(owner=owner)  # every cycle makes at least one full pass
     while True:
-        # The deadline stops new work, so the task ends well inside Q_CLUSTER["timeout"].
-        polled += jobs.poll_due_jobs(owner=owner, deadline=deadline)
         reconcile_open_charges()
         if time.monotonic() + settings.POLL_TICK > deadline:
             return polled
         close_old_connections()
         time.sleep(settings.POLL_TICK)
+        # The deadline stops new work, so the task ends well inside Q_CLUSTER["timeout"].
+        polled += jobs.poll_due_jobs(owner=owner, deadline=deadline)
 
 
 def reconcile_open_charges(older_than_seconds=60):
