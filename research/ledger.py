@@ -83,7 +83,10 @@ def _window(key, user):
 
 
 def remaining(user, job=None):
-    """What can still be spent by `user` (on `job`) right now: the tightest window."""
+    """What can still be spent by `user` (on `job`) right now: (base units, scope of the tightest cap).
+
+    Without a job this is for a job about to be launched, which its own per-job cap bounds too.
+    """
     left = []
     for key in windows_for(user, job):
         window = SpendWindow.objects.filter(
@@ -92,6 +95,8 @@ def remaining(user, job=None):
         cap = cap_for(key.scope, user)
         used = (window.spent + window.reserved) if window else 0
         left.append((max(cap - used, 0), key.scope))
+    if job is None:
+        left.append((cap_for(SpendWindow.Scope.JOB), SpendWindow.Scope.JOB))
     return min(left)
 
 
@@ -100,6 +105,10 @@ def open_charge(*, amount, user, job, endpoint, challenge, payer):
     request = challenge.request
     currency = str(request.get("currency", ""))
     now = timezone.now()
+    if user is None and job is not None:
+        # The poller pays on no one's click: its calls are the job owner's spend, so they count
+        # against that person's monthly cap and show under their name.
+        user = job.owner
     with transaction.atomic():
         for key in windows_for(user, job, now):
             window, cap = _window(key, user)
