@@ -1,85 +1,314 @@
-"""Admin: jobs with their spend, and the charge ledger (read-only, append-only)."""
+"""Admin: the charge ledger (read-only, append-only, totals, CSV), jobs with their spend broken
+down, budget caps in dollars, and the audit trail."""
 
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
+from . import exports, spend
 from .models import AuditEvent, BudgetCap, Charge, Lead, ResearchJob, SpendWindow
-from .money import format_usd
+from .money import format_usd, to_decimal
 
 
-@admin.register(ResearchJob)
-class ResearchJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "query", "owner", "status", "leads_stored", "spend_display", "created_at")
-    list_filter = ("status", "owner")
-    search_fields = ("query", "clado_job_id")
-    readonly_fields = [f.name for f in ResearchJob._meta.fields]
+def _job_link(job_id):
+    if not job_id:
+        return "—"
+    return format_html(
+        '<a href="{}">#{}</a>', reverse("admin:research_researchjob_change", args=[job_id]), job_id
+    )
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_spend()
 
-    @admin.display(description="Spent", ordering="spent_total")
-    def spend_display(self, job):
-        return format_usd(job.spent_total or 0)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the app only: no one adds, edits or deletes them by hand."""
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- The charge ledger --------------------------------------------------------------------
+
+
+class JobFilter(admin.SimpleListFilter):
+    """The latest jobs with charges; any job id works through the URL (?job=12)."""
+
+    title = "job"
+    parameter_name = "job"
+
+    def lookups(self, request, model_admin):
+        jobs = (
+            ResearchJob.objects.filter(charges__isnull=False).distinct().order_by("-created_at", "-id")[:15]
+        )
+        return [(str(job.pk), f"#{job.pk} {job.query[:40]}") for job in jobs]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(job_id=int(value))
+        return queryset
+
 
 @admin.register(Charge)
-class ChargeAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "user", "job", "endpoint", "amount_display", "state", "tx_hash")
-    list_filter = ("state", "endpoint", "user", "created_at")
+class ChargeAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "job_link", "endpoint", "amount_display", "state", "tx_hash")
+    list_filter = (
+        ("created_at", admin.DateFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        JobFilter,
+        "endpoint",
+        "state",
+    )
     search_fields = ("tx_hash", "job__clado_job_id", "=job__id")
+    search_help_text = "A transaction hash, a Clado job id, or our job number."
     readonly_fields = [f.name for f in Charge._meta.fields]
     date_hierarchy = "created_at"
+    list_select_related = ("user", "job")
+    actions = ["export_selected"]
+    # The changelist shows the totals of the current filter (templates/admin/research/charge/).
+
+    @admin.display(description="Job", ordering="job")
+    def job_link(self, charge):
+        return _job_link(charge.job_id)
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, charge):
         return format_usd(charge.amount, charge.decimals)
 
-    # The ledger is append-only: no one adds, edits or deletes a charge by hand.
+    def get_urls(self):
+        export = path(
+            "export.csv", self.admin_site.admin_view(self.export_view), name="research_charge_export"
+        )
+        return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # not a redirect or an action's response
+            response.context_data["totals"] = spend.figures(changelist.queryset)
+            response.context_data["export_query"] = request.GET.urlencode()
+        return response
+
+    def export_view(self, request):
+        """The ledger under the current filters and search, as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        return self._csv(request, changelist.get_queryset(request))
+
+    @admin.action(description="Export selected charges as CSV")
+    def export_selected(self, request, queryset):
+        return self._csv(request, queryset)
+
+    def _csv(self, request, charges):
+        charges = charges.order_by("created_at", "id")
+        AuditEvent.objects.create(
+            user=request.user,
+            action=AuditEvent.Action.EXPORT,
+            detail=f"Charge ledger: {charges.count()} rows",
+        )
+        response = StreamingHttpResponse(
+            exports.stream_charges(charges), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="charges-{stamp}.csv"'
+        return response
+
+
+class ChargeInline(admin.TabularInline):
+    model = Charge
+    fields = ("created_at", "user", "endpoint", "amount_display", "state", "tx_hash")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    @admin.display(description="Amount")
+    def amount_display(self, charge):
+        return format_usd(charge.amount, charge.decimals)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- Jobs with their spend ----------------------------------------------------------------
+
+
+def _usd_column(name, description):
+    @admin.display(description=description, ordering=name)
+    def column(self, job):
+        return format_usd(getattr(job, name) or 0)
+
+    return column
+
+
+@admin.register(ResearchJob)
+class ResearchJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "query",
+        "owner",
+        "status",
+        "leads_stored",
+        "launch_display",
+        "status_display",
+        "cancel_display",
+        "more_display",
+        "total_display",
+        "cost_per_lead",
+    )
+    list_display_links = ("id", "query")
+    list_filter = (
+        "status",
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("query", "clado_job_id", "=id")
+    readonly_fields = [f.name for f in ResearchJob._meta.fields]
+    date_hierarchy = "created_at"
+    inlines = [ChargeInline]
+
+    def get_queryset(self, request):
+        return spend.jobs_with_breakdown(super().get_queryset(request).select_related("owner"))
+
+    launch_display = _usd_column("spent_launch", "Launch")
+    cancel_display = _usd_column("spent_cancel", "Cancel")
+    more_display = _usd_column("spent_more", "More")
+
+    @admin.display(description="Polls + pages", ordering="spent_status")
+    def status_display(self, job):
+        return f"{format_usd(job.spent_status)} ({job.status_calls})"
+
+    @admin.display(description="Total", ordering="spent_total")
+    def total_display(self, job):
+        link = reverse("admin:research_charge_changelist") + f"?job={job.pk}"
+        unconfirmed = f" ({format_usd(job.spent_unconfirmed)} unconfirmed)" if job.spent_unconfirmed else ""
+        return format_html('<a href="{}">{}</a>{}', link, format_usd(job.spent_total), unconfirmed)
+
+    @admin.display(description="Per lead")
+    def cost_per_lead(self, job):
+        average = spend.per_unit(job.spent_total, job.leads_stored)
+        return "—" if average is None else format_usd(average)
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+# --- Budgets ------------------------------------------------------------------------------
+
+
+class BudgetCapForm(forms.ModelForm):
+    """Caps typed in dollars, stored in base units (6 decimals)."""
+
+    cap_usd = forms.DecimalField(
+        label="Cap in dollars",
+        min_value=Decimal(0),
+        max_digits=14,
+        decimal_places=6,
+        help_text="e.g. 250 or 0.50",
+    )
+
+    class Meta:
+        model = BudgetCap
+        fields = ("scope", "user")
+        help_texts = {
+            "user": "Only for 'Person, per month': one person's cap. Empty: the default for every person "
+            "(or the team's cap for the other scopes)."
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["cap_usd"] = to_decimal(self.instance.cap)
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if cleaned.get("user") and scope and scope != SpendWindow.Scope.USER_MONTH:
+            self.add_error("user", "Only the per-person monthly cap is set per person.")
+        if cleaned.get("cap_usd") is not None:
+            self.instance.cap = int(cleaned["cap_usd"] * 10**6)  # exact: at most 6 decimals
+        return cleaned
 
 
 @admin.register(BudgetCap)
 class BudgetCapAdmin(admin.ModelAdmin):
-    list_display = ("scope", "user", "cap_display")
+    form = BudgetCapForm
+    fields = ("scope", "user", "cap_usd")
+    list_display = ("scope", "who", "cap_display")
+    list_filter = ("scope",)
 
-    @admin.display(description="Cap")
+    @admin.display(description="For", ordering="user")
+    def who(self, cap):
+        if cap.user:
+            return cap.user
+        return "every person (default)" if cap.scope == SpendWindow.Scope.USER_MONTH else "the team"
+
+    @admin.display(description="Cap", ordering="cap")
     def cap_display(self, cap):
         return format_usd(cap.cap)
 
 
 @admin.register(SpendWindow)
-class SpendWindowAdmin(admin.ModelAdmin):
-    list_display = ("scope", "key", "period_start", "cap", "spent", "reserved")
-    list_filter = ("scope",)
-    readonly_fields = [f.name for f in SpendWindow._meta.fields]
+class SpendWindowAdmin(ReadOnlyAdmin):
+    """The budget counters: written only by the ledger, so they always match the charges."""
 
-    def has_add_permission(self, request):
-        return False
+    list_display = (
+        "scope",
+        "key",
+        "period_start",
+        "cap_display",
+        "spent_display",
+        "reserved_display",
+        "left",
+    )
+    list_filter = ("scope", "period_start")
+
+    cap_display = _usd_column("cap", "Cap")
+    spent_display = _usd_column("spent", "Spent")
+    reserved_display = _usd_column("reserved", "Reserved (unconfirmed)")
+
+    @admin.display(description="Left")
+    def left(self, window):
+        return format_usd(window.remaining)
+
+
+# --- The audit trail ----------------------------------------------------------------------
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "user", "action", "job", "detail")
-    list_filter = ("action", "user")
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "action", "job_link", "detail")
+    list_filter = (
+        "action",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("detail", "=job__id", "job__query")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    date_hierarchy = "created_at"
+    list_select_related = ("user", "job")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Job", ordering="job")
+    def job_link(self, event):
+        return _job_link(event.job_id)
 
 
 admin.site.register(Lead)
