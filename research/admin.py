@@ -85,6 +85,15 @@ class ChargeAdmin(ReadOnlyAdmin):
     def amount_display(self, charge):
         return format_usd(charge.amount, charge.decimals)
 
+    def get_search_results(self, request, queryset, search_term):
+        # A number is our job id and 0x… a transaction hash: don't also match digits inside hashes.
+        term = search_term.strip()
+        if term.isdigit():
+            return queryset.filter(job_id=int(term)), False
+        if term.lower().startswith("0x"):
+            return queryset.filter(tx_hash__istartswith=term), False
+        return super().get_search_results(request, queryset, search_term)
+
     def get_urls(self):
         export = path(
             "export.csv", self.admin_site.admin_view(self.export_view), name="research_charge_export"
