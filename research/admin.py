@@ -172,13 +172,13 @@ class ResearchJobAdmin(admin.ModelAdmin):
         "query",
         "owner",
         "status",
+        "total_display",
+        "cost_per_lead",
         "leads_stored",
         "launch_display",
         "status_display",
         "cancel_display",
         "more_display",
-        "total_display",
-        "cost_per_lead",
     )
     list_display_links = ("id", "query")
     list_filter = (

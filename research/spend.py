@@ -227,6 +227,8 @@ def daily_chart(days=CHART_DAYS, now=None):
                 "x": index * (BAR_WIDTH + BAR_GAP),
                 "y": CHART_HEIGHT - height,
                 "height": height,
+                "label_x": index * (BAR_WIDTH + BAR_GAP) + BAR_WIDTH // 2,
+                "labelled": (days - 1 - index) % 7 == 0,  # today and every week back
             }
         )
     return {

@@ -32,11 +32,15 @@ def balance_of(token, address):
     return int(result, 16) if result and result != "0x" else 0
 
 
+CURRENCY_NAMES = {settings.USDC_E.lower(): "USDC.e", settings.PATH_USD.lower(): "pathUSD"}
+
+
 def balances(address):
     """The wallet's balance in every currency it pays in."""
     return [
         {
             "currency": currency,
+            "name": CURRENCY_NAMES.get(currency.lower(), currency),
             "decimals": settings.MPP_CURRENCY_DECIMALS.get(currency.lower(), 6),
             "balance": balance_of(currency, address),
         }
