@@ -38,8 +38,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One browser per test module. Not per session: Playwright's event loop must not outlive
+    the browser tests, or later tests' async_to_sync calls would find it running."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
