@@ -107,6 +107,8 @@ def stream_charges(charges):
             "Recipient",
             "Payer",
             "Transaction hash",
+            "Settled (UTC)",
+            "Detail",  # why a charge failed or is unknown, and how it was reconciled
         ]
     )
     for charge in charges.select_related("user").iterator(chunk_size=2000):
@@ -125,6 +127,8 @@ def stream_charges(charges):
                     charge.recipient,
                     charge.payer,
                     charge.tx_hash or "",
+                    charge.settled_at.isoformat() if charge.settled_at else "",
+                    charge.detail,
                 )
             ]
         )

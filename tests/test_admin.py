@@ -98,6 +98,7 @@ def test_the_ledger_exports_the_current_filter_or_the_selection_as_csv(staff_cli
         ("bob", "deep-research", "203000"),
         ("bob", "deep-research-cancel", "3000"),
     ]
+    assert all(row["State"] == "settled" and row["Settled (UTC)"] for row in rows)
 
     picked = Charge.objects.filter(endpoint="deep-research-status").get()
     response = staff_client.post(
