@@ -57,3 +57,12 @@ window.addEventListener("pageshow", (event) => {
 document.addEventListener("change", (event) => {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
 });
+
+// A filter form's empty fields stay out of the address htmx pushes: "?q=zoe", not "?q=zoe&country=&…".
+document.addEventListener("htmx:configRequest", (event) => {
+  const { verb, formData } = event.detail;
+  if (verb !== "get" || !formData) return;
+  for (const name of new Set(formData.keys())) {
+    if (formData.getAll(name).every((value) => value === "")) formData.delete(name);
+  }
+});

@@ -111,7 +111,7 @@ def test_filters_narrow_the_table_and_the_all_leads_page_is_one_click_away(page,
     page.get_by_role("combobox", name="Country").select_option("Germany")
     germans = job.leads.filter(country="Germany").count()
     expect(page.locator("#results-body .count strong")).to_have_text(str(germans))
-    expect(page).to_have_url(re.compile(r"country=Germany"))
+    expect(page).to_have_url(re.compile(r"\?country=Germany$"))  # no empty fields
 
     page.get_by_role("link", name="All leads").click()
     expect(page.locator("h1")).to_have_text("All leads")
