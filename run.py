@@ -100,7 +100,8 @@ def ensure_chromium():
 
 
 def postgres_reachable():
-    code = f"import psycopg; psycopg.connect({POSTGRES_TEST_URL.replace('postgres://', 'postgresql://')!r}, connect_timeout=3).close()"
+    url = POSTGRES_TEST_URL.replace("postgres://", "postgresql://", 1)
+    code = f"import psycopg; psycopg.connect({url!r}, connect_timeout=3).close()"
     return subprocess.run([PYTHON, "-c", code], capture_output=True).returncode == 0
 
 
@@ -129,7 +130,7 @@ def main():
     if len(sys.argv) < 2 or sys.argv[1] not in ("app", "test"):
         print(__doc__)
         return 2
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - run.py is what tells an old Python so
         print("Python 3.11 or newer is needed.")
         return 2
     if sys.argv[1] == "app":

@@ -28,7 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         if self.sandbox.verbose:
-            sys.stderr.write("[sandbox] %s - %s\n" % (self.address_string(), format % args))
+            sys.stderr.write(f"[sandbox] {self.address_string()} - {format % args}\n")
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
