@@ -22,10 +22,13 @@ def test_launch_watch_it_finish_then_page_sort_search_and_download(page, live_se
     limit = page.get_by_label("Number of results")
     limit.fill("60")
     expect(page.locator("#price-amount")).to_have_text("$0.603")
+    posts = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
     page.get_by_role("button", name="Launch search").dblclick()
 
     page.wait_for_url(re.compile(r"/jobs/\d+/$"))
     job = ResearchJob.objects.get()
+    assert len(posts) == 1, "the button disabled itself: the second click sent nothing"
     assert Charge.objects.filter(endpoint="deep-research").count() == 1, "a double click pays once"
     expect(page.locator("#job-status")).to_have_text("Pending")
     page.evaluate("window.sameDocument = true")
@@ -85,7 +88,7 @@ def test_a_double_click_without_javascript_still_launches_one_job_and_pays_once(
     page.get_by_label("Number of results").fill("5")
     page.get_by_role("button", name="Launch search").dblclick()
     page.wait_for_url(re.compile(r"/jobs/\d+/$"))
-    assert ResearchJob.objects.count() == 1
+    assert ResearchJob.objects.count() == 1, "the form's idempotency key makes them one job"
     assert Charge.objects.filter(endpoint="deep-research").count() == 1
     assert "Launched" in page.content()
 
