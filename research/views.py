@@ -64,11 +64,14 @@ def job_list(request):
 def job_new(request):
     if request.method == "POST":
         form = NewJobForm(request.POST)
-        left, _ = ledger.remaining(request.user)
-        if form.is_valid() and form.price_of(form.cleaned_data["limit"]) > left:
-            form.add_error(
-                "limit", f"Launching this costs more than your budget has left ({format_usd(left)})."
-            )
+        if form.is_valid() and not ResearchJob.objects.filter(
+            idempotency_key=form.cleaned_data["idempotency_key"]
+        ):  # a resubmitted form goes to its job whatever the budget says now
+            left, _ = ledger.remaining(request.user)
+            if form.price_of(form.cleaned_data["limit"]) > left:
+                form.add_error(
+                    "limit", f"Launching this costs more than your budget has left ({format_usd(left)})."
+                )
         if form.is_valid():
             data = form.cleaned_data
             job = jobs.create_job(

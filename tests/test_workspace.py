@@ -105,6 +105,18 @@ def test_a_launch_over_the_budget_left_is_refused_before_anything_is_created(log
     assert not ResearchJob.objects.exists() and not Charge.objects.exists()
 
 
+def test_a_resubmitted_form_leads_to_its_job_even_once_the_budget_is_spent(logged_in, settings):
+    settings.BUDGET_USER_MONTHLY = 60_000  # $0.06: enough for one launch of 5 results
+    key = logged_in.get(reverse("research:job_new")).context["form"].initial["idempotency_key"]
+    data = {"query": "CFOs in Lisbon", "limit": 5, "idempotency_key": key}
+    first = logged_in.post(reverse("research:job_new"), data)
+    again = logged_in.post(reverse("research:job_new"), data)
+    job = ResearchJob.objects.get()
+    assert first.status_code == again.status_code == 302
+    assert first.url == again.url == job.get_absolute_url()
+    assert Charge.objects.filter(endpoint="deep-research").count() == 1
+
+
 def test_the_launch_button_sends_the_form_once(logged_in):
     page = logged_in.get(reverse("research:job_new")).content.decode()
     assert re.search(r'<form[^>]*id="new-job"[^>]*data-submit-once', page)
