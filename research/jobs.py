@@ -86,6 +86,7 @@ def launch(job, user=None, *, now=None, due_only=False):
         launched_at=now,
         run_started_at=now,
         search_eta=None,
+        search_fraction=None,
         next_poll_at=now + polling.first_poll_delay(),
     )
     job.refresh_from_db()
@@ -231,8 +232,10 @@ def ingest(job, page):
 def _apply_status(job, page, now):
     status = _known_status(page.status)
     job.chunks_done, job.chunks_total = page.chunks_done, page.chunks_total
+    reading = polling.read_progress(job, polling.run_elapsed(job, now))
     fields = {
-        "search_eta": polling.search_eta(job, polling.run_elapsed(job, now)) or job.search_eta,
+        "search_eta": reading[0] if reading else job.search_eta,
+        "search_fraction": reading[1] if reading else job.search_fraction,
         "status": status,
         "message": page.error or page.message,
         "polls": job.polls + 1,
@@ -344,6 +347,7 @@ def more(job, user, additional):
         failures=0,
         run_started_at=now,  # a new run: predictions start from here
         search_eta=None,
+        search_fraction=None,
         next_poll_at=now + polling.first_poll_delay(),
     )
     return message or f"Looking for {additional} more results."

@@ -74,6 +74,7 @@ class ResearchJob(models.Model):
     # and how many seconds after that the search phase is projected to end (latest progress reading).
     run_started_at = models.DateTimeField(null=True, blank=True)
     search_eta = models.FloatField(null=True, blank=True)
+    search_fraction = models.FloatField(null=True, blank=True)  # share of chunks done at that reading
     polls = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)  # consecutive failed polls
 
