@@ -1,5 +1,5 @@
 // Small behaviours every page shares. Pages work without this file; it makes them nicer.
-document.documentElement.classList.replace("no-js", "js");
+document.documentElement.classList.add("js");
 
 // Forms marked data-submit-once send once: their submit buttons disable as the form goes out,
 // so a double click (or Enter pressed twice) is one submission. The capture phase runs before
