@@ -272,10 +272,11 @@ def _poll_failed(job, now, error):
     if give_up:
         ResearchJob.objects.filter(pk=job.pk).update(failures=failures)
         calls = "1 failed status call" if failures == 1 else f"{failures} failed status calls in a row"
-        return _end(job, JobStatus.ERROR, f"Stopped after {calls}: {error}.{_charged(error)}")
+        return _end(job, JobStatus.ERROR, f"Stopped after {calls}: {_sentence(error)}{_charged(error)}")
+    tries = f"{failures}/{settings.POLL_MAX_FAILURES}"
     ResearchJob.objects.filter(pk=job.pk).update(
         failures=failures,
-        message=f"Status check failed, retrying ({failures}/{settings.POLL_MAX_FAILURES}): {error}.",
+        message=f"Status check failed, retrying ({tries}): {_sentence(error)}",
         next_poll_at=now + datetime.timedelta(seconds=polling.backoff_delay(failures)),
     )
     job.refresh_from_db()
@@ -309,7 +310,7 @@ def cancel(job, user):
     except clado.Conflict as error:
         # It finished (or stopped) at Clado before we asked: fetch its results at once.
         ResearchJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(next_poll_at=clock.now())
-        return f"Not cancelled: {error}.{_charged(error)} Its results are being fetched."
+        return f"Not cancelled: {_sentence(error)}{_charged(error)} Its results are being fetched."
     except (
         clado.CladoError,
         payments.PaymentRefused,
@@ -317,7 +318,7 @@ def cancel(job, user):
         payments.PaymentOutcomeUnknown,
         payments.GatewayUnreachable,
     ) as error:
-        return f"Cancel failed: {error}.{_charged(error)}"
+        return f"Cancel failed: {_sentence(error)}{_charged(error)}"
     _end(job, JobStatus.CANCELLED, message)
     return message
 
@@ -337,7 +338,7 @@ def more(job, user, additional):
         payments.PaymentOutcomeUnknown,
         payments.GatewayUnreachable,
     ) as error:
-        return f"No more results: {error}.{_charged(error)}"
+        return f"No more results: {_sentence(error)}{_charged(error)}"
     now = clock.now()
     ResearchJob.objects.filter(pk=job.pk).update(
         status=_known_status(status) if _known_status(status) in ACTIVE_STATUSES else JobStatus.PROCESSING,
@@ -363,11 +364,15 @@ def _known_status(status):
     return JobStatus.PROCESSING
 
 
+def _sentence(error):
+    return str(error).rstrip(". ") + "."
+
+
 def _charged(error):
-    """Whether a failed call still cost money, in words."""
+    """Whether a failed call still cost money, in words (unless the error says so already)."""
     charge = getattr(error, "charge", None)
     if charge is None:
-        return f" {NOTHING_PAID}"
+        return "" if NOTHING_PAID in str(error) else f" {NOTHING_PAID}"
     return f" The call was paid ({format_usd(charge.amount)})."
 
 

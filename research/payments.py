@@ -272,7 +272,8 @@ def _describe_refusal(response, call):
         return "The gateway asked for payment in a form this wallet does not understand."
     request = offers[0].request
     amount = request.get("amount")
-    parts = [f"The gateway asked {format_usd(amount) if str(amount).isdigit() else amount!r}"]
+    asked = format_usd(amount) if str(amount).isdigit() else repr(amount)
+    parts = [f"The gateway asked {asked}"]
     parts.append(f"(we expect at most {format_usd(call.ceiling)} for {call.endpoint})")
     recipient = str(request.get("recipient", ""))
     if recipient.lower() not in {r.lower() for r in settings.MPP_RECIPIENTS}:
