@@ -145,10 +145,16 @@ def poll_due_jobs(now=None, owner=None, deadline=None):
         if deadline is not None and time.monotonic() > deadline:
             break
         job = ResearchJob.objects.get(pk=job_id)
-        if job.status == JobStatus.NEW:
-            launch(job, now=now, due_only=True)
-        elif poll_claimed(job_id, owner, now=now):
-            polled += 1
+        try:
+            if job.status == JobStatus.NEW:
+                launch(job, now=now, due_only=True)
+            elif poll_claimed(job_id, owner, now=now):
+                polled += 1
+        except Exception as error:
+            # One job's surprise must not stop the cycle for the others (nor come first again
+            # every cycle): it counts as a failed poll, so it ends in error after a few.
+            log.exception("Polling job %s failed unexpectedly", job_id)
+            _poll_failed(ResearchJob.objects.get(pk=job_id), now, error)
     return polled
 
 
@@ -177,7 +183,7 @@ def poll_job(job, user=None, now=None, owner=None):
         page = clado.status(job.clado_job_id, page=1, page_size=settings.POLL_PAGE_SIZE, user=user, job=job)
         ingest(job, page)
         if page.status == "completed":
-            _fetch_remaining_pages(job, page, user, owner, now)
+            _fetch_remaining_pages(job, page, user, owner)
     except payments.BudgetExceeded as error:
         # Refused before signing: nothing was paid. Try again when the cap may allow it.
         retry = datetime.timedelta(seconds=settings.POLL_BUDGET_RETRY)
@@ -203,11 +209,11 @@ def poll_job(job, user=None, now=None, owner=None):
     return _apply_status(job, page, now)
 
 
-def _fetch_remaining_pages(job, first, user, owner, now):
+def _fetch_remaining_pages(job, first, user, owner):
     """Pages 2.. of a finished job, in the same cycle; stops at the last or an empty page."""
     page = first
     while page.results and (page.has_next or (page.has_next is None and page.page < (page.total_pages or 0))):
-        if owner is not None and not renew(job.pk, owner, now):
+        if owner is not None and not renew(job.pk, owner, clock.now()):
             raise clado.CladoError("Another poller took over this job while its pages were fetched.")
         page = clado.status(
             job.clado_job_id, page=page.page + 1, page_size=settings.POLL_PAGE_SIZE, user=user, job=job
