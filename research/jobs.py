@@ -179,10 +179,18 @@ def refresh(job, user):
 def poll_job(job, user=None, now=None, owner=None):
     """Pay for one status call; on completion, pay for the remaining result pages too."""
     now = now or clock.now()
+    size = settings.POLL_PAGE_SIZE
+    # A finished job whose pages were cut short (a fault, a lost lease) resumes at the first page
+    # it lacks: every page is status too, and the pages it has are not paid for twice.
+    resume = job.finished_at is not None and job.leads_stored and job.leads_stored % size == 0
+    first = job.leads_stored // size + 1 if resume else 1
     try:
-        page = clado.status(job.clado_job_id, page=1, page_size=settings.POLL_PAGE_SIZE, user=user, job=job)
+        page = clado.status(job.clado_job_id, page=first, page_size=size, user=user, job=job)
         ingest(job, page)
         if page.status == "completed":
+            if job.finished_at is None:  # seen finished: from here on, only missing pages are fetched
+                job.finished_at = now
+                ResearchJob.objects.filter(pk=job.pk).update(finished_at=now)
             _fetch_remaining_pages(job, page, user, owner)
     except payments.BudgetExceeded as error:
         # Refused before signing: nothing was paid. Try again when the cap may allow it.

@@ -6,6 +6,7 @@ the chain by its transaction hash, and never paid again blindly.
 """
 
 import datetime
+import json
 
 import pytest
 from django.conf import settings as django_settings
@@ -210,4 +211,27 @@ def test_a_price_the_wallet_refuses_is_never_paid_and_ends_the_job_after_bounded
     assert words in job.message and job.message.endswith("Nothing was paid.")
     assert status_calls(job) == 0
     assert AuditEvent.objects.filter(job=job, action=AuditEvent.Action.REFUSED).count() == 3
+    assert_ledger_matches_chain(sandbox, Charge.objects.filter(job=job))
+
+
+def test_pages_cut_short_by_a_fault_resume_where_they_stopped_and_none_is_paid_twice(
+    user, sandbox, clock, monkeypatch
+):
+    job = start(user, sandbox, seconds=30, results=350)
+    finish(job, clock, sandbox)
+    handle = sandbox.gateway.handle
+
+    def page_two_fails_once(endpoint, method, url, headers, body):
+        if endpoint == "deep-research-status" and json.loads(body).get("page") == 2:
+            monkeypatch.setattr(sandbox.gateway, "handle", handle)
+            sandbox.gateway.inject(endpoint, "http_500")
+        return handle(endpoint, method, url, headers, body)
+
+    monkeypatch.setattr(sandbox.gateway, "handle", page_two_fails_once)
+    job = poll(job, clock)
+    assert retried_later(job, 1) and job.leads_stored == 100 and job.finished_at is not None
+
+    job = poll(job, clock)
+    assert job.status == JobStatus.COMPLETED and job.leads_stored == 350 == job.leads.count()
+    assert status_calls(job) == 4, "pages 1, 2, 3 and 4, each paid once"
     assert_ledger_matches_chain(sandbox, Charge.objects.filter(job=job))
