@@ -46,7 +46,10 @@ def launch(job, user=None, *, now=None, due_only=False):
     jobs = ResearchJob.objects.filter(pk=job.pk, status=JobStatus.NEW)
     if due_only:
         jobs = jobs.filter(next_poll_at__lte=now)
-    if not jobs.update(status=JobStatus.LAUNCHING):  # a double click, a resubmitted form, a second poller
+    # The launch holds the job's lease: if this process dies mid-call, the lease runs out and
+    # the poll cycle ends the job (`end_interrupted_launches`) instead of leaving it launching.
+    lease = now + datetime.timedelta(seconds=settings.POLL_LEASE_SECONDS)
+    if not jobs.update(status=JobStatus.LAUNCHING, lease_until=lease):  # a double click, a second poller
         job.refresh_from_db()
         return job
     AuditEvent.objects.create(user=user, action=AuditEvent.Action.LAUNCH, job=job, detail=job.query[:500])
@@ -56,6 +59,7 @@ def launch(job, user=None, *, now=None, due_only=False):
         AuditEvent.objects.create(user=user, action=AuditEvent.Action.REFUSED, job=job, detail=str(error))
         ResearchJob.objects.filter(pk=job.pk).update(
             status=JobStatus.NEW,
+            lease_until=None,
             message=f"Waiting for budget: {error} {NOTHING_PAID} It launches by itself when the cap allows.",
             next_poll_at=now + datetime.timedelta(seconds=settings.POLL_BUDGET_RETRY),
         )
@@ -88,9 +92,22 @@ def launch(job, user=None, *, now=None, due_only=False):
         search_eta=None,
         search_fraction=None,
         next_poll_at=now + polling.first_poll_delay(),
+        lease_until=None,
     )
     job.refresh_from_db()
     return job
+
+
+INTERRUPTED_LAUNCH = (
+    "The launch was interrupted (the app stopped during the paid call), so the job id never "
+    "arrived. Any charge it made is reconciled against the chain."
+)
+
+
+def end_interrupted_launches(now):
+    """Jobs left launching by a process that died mid-call: their lease has run out."""
+    stuck = ResearchJob.objects.filter(status=JobStatus.LAUNCHING, lease_until__lt=now)
+    return stuck.update(status=JobStatus.ERROR, message=INTERRUPTED_LAUNCH, lease_until=None, finished_at=now)
 
 
 # --- Polling ------------------------------------------------------------------------------
@@ -140,6 +157,7 @@ def poll_due_jobs(now=None, owner=None, deadline=None):
     """
     owner = owner or uuid.uuid4().hex
     now = now or clock.now()
+    end_interrupted_launches(now)
     polled = 0
     for job_id in due_job_ids(now):
         if deadline is not None and time.monotonic() > deadline:
@@ -393,7 +411,7 @@ def _charged(error):
 def _end(job, status, message):
     now = clock.now()
     ResearchJob.objects.filter(pk=job.pk).update(
-        status=status, message=message[:2000], next_poll_at=None, finished_at=now
+        status=status, message=message[:2000], next_poll_at=None, finished_at=now, lease_until=None
     )
     job.refresh_from_db()
     return job

@@ -146,9 +146,13 @@ class Lead(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["job", "position"]
+        ordering = ["job_id", "position"]  # "job" would join the jobs table to use its ordering
         constraints = [models.UniqueConstraint(fields=["job", "profile_id"], name="unique_lead_per_job")]
-        indexes = [models.Index(fields=["job", "position"])]
+        # The results table sorts one job's leads by these columns.
+        indexes = [
+            models.Index(fields=["job", field], name=f"lead_job_{field}")
+            for field in ("position", "name", "title", "company", "location")
+        ]
 
     def __str__(self):
         return self.name or self.profile_id
