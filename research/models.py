@@ -8,8 +8,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 
 class JobStatus(models.TextChoices):
@@ -120,11 +121,22 @@ class ResearchJob(models.Model):
             return None
         return (self.finished_at or timezone.now()) - self.launched_at
 
+    @cached_property
+    def _charge_summary(self):
+        """Spend and paid status calls in one query (the progress partial shows both)."""
+        return self.charges.counted().aggregate(
+            spend=Sum("amount"), status_calls=Count("pk", filter=Q(endpoint="deep-research-status"))
+        )
+
+    def status_calls(self):
+        """Paid status calls so far: polls, refreshes and result pages alike."""
+        return self._charge_summary["status_calls"]
+
     def spend(self):
         """Base units charged for this job so far (launch, polls, pages, cancel, more)."""
         if hasattr(self, "spent_total"):
             return self.spent_total or 0
-        return self.charges.counted().total()
+        return self._charge_summary["spend"] or 0
 
 
 class Lead(models.Model):

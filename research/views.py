@@ -242,10 +242,7 @@ def job_refresh(request, pk):
 @require_POST
 def job_cancel(request, pk):
     job = get_object_or_404(ResearchJob, pk=pk)
-    if not job.is_active or job.clado_job_id is None:
-        messages.info(request, "This job has already stopped.")
-    else:
-        messages.info(request, jobs.cancel(job, request.user))
+    messages.info(request, jobs.cancel(job, request.user))  # it says when nothing was done
     return redirect(job)
 
 

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from research import jobs
 from research.leads import answer_of
 from research.models import Charge, JobStatus, ResearchJob
 from tests.workspace_data import add_profiles, big_job, stored_job
@@ -265,3 +266,17 @@ def test_looking_at_the_workspace_spends_nothing(logged_in, user):
         if response.streaming:
             b"".join(response.streaming_content)
     assert not Charge.objects.exists()
+
+
+def test_a_job_waiting_for_budget_can_be_cancelled_for_free(logged_in, user, settings):
+    settings.BUDGET_JOB = 1_000  # less than any launch: the job waits for budget
+    job = jobs.launch(jobs.create_job(user, "CTOs in Riga", 5), user)
+    assert job.status == JobStatus.NEW
+
+    page = logged_in.get(job.get_absolute_url()).content.decode()
+    assert "Cancel before launch · free" in page
+    logged_in.post(reverse("research:job_cancel", args=[job.pk]))
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED and job.next_poll_at is None
+    assert not Charge.objects.filter(job=job).exists()
