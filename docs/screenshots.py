@@ -20,17 +20,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/screens.sqlite3"
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 class Clock:
     def __init__(self):
@@ -126,13 +115,15 @@ def session_cookie(user):
 def capture(url, cookie, vps, running):
     from playwright.sync_api import sync_playwright
 
+    from tests.browser import chromium
+
     def shot(page, name, **options):
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(DOCS / name), **options)
         print("wrote", DOCS / name)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = chromium.launch(playwright)
         laptop = browser.new_context(base_url=url, viewport={"width": 1280, "height": 800})
         laptop.add_cookies([{"name": "sessionid", "value": cookie, "url": url}])
         page = laptop.new_page()

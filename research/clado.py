@@ -51,6 +51,16 @@ class BadResponse(CladoError):
     """A 2xx whose body is not the JSON we expect."""
 
 
+# Everything a paid call through this seam can raise, for callers that report any failure.
+CALL_ERRORS = (
+    CladoError,
+    payments.PaymentRefused,
+    payments.BudgetExceeded,
+    payments.PaymentOutcomeUnknown,
+    payments.GatewayUnreachable,
+)
+
+
 @dataclass
 class Started:
     job_id: str

@@ -223,12 +223,7 @@ def poll_job(job, user=None, now=None, owner=None):
             f"The gateway asked us to slow down; next status check in {error.retry_after} s.",
         )
         return job
-    except (
-        clado.CladoError,
-        payments.PaymentRefused,
-        payments.PaymentOutcomeUnknown,
-        payments.GatewayUnreachable,
-    ) as error:
+    except clado.CALL_ERRORS as error:  # budget refusals were handled above
         if isinstance(error, payments.PaymentRefused):
             AuditEvent.objects.create(user=user, action=AuditEvent.Action.REFUSED, job=job, detail=str(error))
         return _poll_failed(job, now, error)
@@ -343,13 +338,7 @@ def cancel(job, user):
         # It finished (or stopped) at Clado before we asked: fetch its results at once.
         ResearchJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(next_poll_at=clock.now())
         return f"Not cancelled: {_sentence(error)}{_charged(error)} Its results are being fetched."
-    except (
-        clado.CladoError,
-        payments.PaymentRefused,
-        payments.BudgetExceeded,
-        payments.PaymentOutcomeUnknown,
-        payments.GatewayUnreachable,
-    ) as error:
+    except clado.CALL_ERRORS as error:
         return f"Cancel failed: {_sentence(error)}{_charged(error)}"
     _end(job, JobStatus.CANCELLED, message)
     return message
@@ -363,13 +352,7 @@ def more(job, user, additional):
     AuditEvent.objects.create(user=user, action=AuditEvent.Action.MORE, job=job, detail=str(additional))
     try:
         status, message = clado.more(job.clado_job_id, additional, user=user, job=job)
-    except (
-        clado.CladoError,
-        payments.PaymentRefused,
-        payments.BudgetExceeded,
-        payments.PaymentOutcomeUnknown,
-        payments.GatewayUnreachable,
-    ) as error:
+    except clado.CALL_ERRORS as error:
         return f"No more results: {_sentence(error)}{_charged(error)}"
     now = clock.now()
     ResearchJob.objects.filter(pk=job.pk).update(

@@ -66,8 +66,20 @@ def staff(django_user_model):
 
 
 @pytest.fixture
+def bob(django_user_model):
+    """A second salesperson."""
+    return django_user_model.objects.create_user("bob", password="s3cret-pass")
+
+
+@pytest.fixture
 def logged_in(client, user):
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
     return client
 
 

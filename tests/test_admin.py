@@ -18,17 +18,6 @@ LEDGER = reverse("admin:research_charge_changelist")
 
 
 @pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="s3cret-pass")
-
-
-@pytest.fixture
 def two_jobs(user, bob, clock, sandbox):
     """alice: launch, then the poll that finds 5 results; bob: launch and cancel."""
     mine = finish(jobs.launch(jobs.create_job(user, "CTOs in Berlin [results=5]", 10), user), clock, sandbox)

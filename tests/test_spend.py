@@ -18,17 +18,6 @@ pytestmark = pytest.mark.django_db
 STATUS = "deep-research-status"
 
 
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="s3cret-pass")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def finish(job, clock, sandbox):
     """Let the sandbox job finish, then run one poll cycle (status call plus result pages)."""
     clock.advance(sandbox.gateway.jobs[job.clado_job_id].duration + 1)

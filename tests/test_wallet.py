@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def unknown_launch(user, sandbox):
     """A launch the gateway took payment for but answered with a 500: the charge is *unknown*."""
     sandbox.gateway.inject("deep-research", "http_500_after_payment")
