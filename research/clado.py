@@ -87,6 +87,16 @@ class StatusPage:
     def is_terminal(self):
         return self.status in TERMINAL
 
+    def has_more_pages(self, page_size):
+        """Whether a page follows this one: from pagination, else the count, else a full page."""
+        if not self.results:
+            return False
+        if self.has_next is not None:
+            return self.has_next
+        if self.total_pages is not None:
+            return self.page < self.total_pages
+        return len(self.results) >= page_size
+
 
 # --- Calls --------------------------------------------------------------------------------
 

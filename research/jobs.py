@@ -233,7 +233,7 @@ def poll_job(job, user=None, now=None, owner=None):
 def _fetch_remaining_pages(job, first, user, owner):
     """Pages 2.. of a finished job, in the same cycle; stops at the last or an empty page."""
     page = first
-    while page.results and (page.has_next or (page.has_next is None and page.page < (page.total_pages or 0))):
+    while page.has_more_pages(settings.POLL_PAGE_SIZE):
         if owner is not None and not renew(job.pk, owner, clock.now()):
             raise clado.CladoError("Another poller took over this job while its pages were fetched.")
         page = clado.status(
