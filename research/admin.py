@@ -320,4 +320,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
         return _job_link(event.job_id)
 
 
-admin.site.register(Lead)
+@admin.register(Lead)
+class LeadAdmin(ReadOnlyAdmin):
+    """Leads come from paid results only; the admin looks, it doesn't edit."""
+
+    list_display = ("name", "title", "company", "country", "job")
+    list_filter = ("country", "is_decision_maker")
+    search_fields = ("name", "company", "linkedin_url", "=job__id")
+    list_select_related = ("job",)
+    readonly_fields = [f.name for f in Lead._meta.fields]
