@@ -11,6 +11,7 @@ from django.urls import reverse
 from research import jobs
 from research.models import AuditEvent, BudgetCap, Charge, SpendWindow
 from tests.test_spend import finish
+from tests.workspace_data import stored_job
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +171,10 @@ def test_every_paid_action_leaves_an_audit_event_filterable_in_the_admin(staff_c
         assert AuditEvent.objects.filter(
             action=action_of[charge.endpoint], user=charge.user, job=charge.job
         ).exists()
+
+
+def test_leads_can_be_looked_at_in_the_admin_but_not_added(staff_client, user):
+    job = stored_job(user, count=3)
+    listing = staff_client.get(reverse("admin:research_lead_changelist"))
+    assert listing.status_code == 200 and job.leads.first().name.encode() in listing.content
+    assert staff_client.get(reverse("admin:research_lead_add")).status_code == 403
