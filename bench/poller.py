@@ -16,14 +16,12 @@ A throwaway SQLite database in a temporary directory is used; db.sqlite3 is neve
 
 import argparse
 import concurrent.futures
-import datetime
 import math
 import os
 import random
 import statistics
 import sys
 import tempfile
-import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -44,7 +42,7 @@ from django.core.management import call_command  # noqa: E402
 
 from research import clado, clock, jobs, payments  # noqa: E402
 from research.models import Charge, JobStatus, ResearchJob  # noqa: E402
-from research.sandbox import Sandbox  # noqa: E402
+from research.sandbox import Sandbox, SimulatedClock  # noqa: E402
 from research.sandbox import server as sandbox_server  # noqa: E402
 
 # The stdlib server writes headers and body separately: without this, Nagle's algorithm and
@@ -55,23 +53,6 @@ DURATIONS = (30, 120, 600)  # nominal seconds; each job's own is within +-15%
 RESULTS = (10, 35, 100, 180, 250, 420, 600, 1000)
 LAUNCH_WINDOW = 900  # launches spread over the first 15 simulated minutes
 BASELINES = (10, 60)
-
-
-class SimClock:
-    def __init__(self, start=1_800_000_000.0):
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self):
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds):
-        with self._lock:
-            self.now += seconds
-
-    def aware(self):
-        return datetime.datetime.fromtimestamp(self(), datetime.UTC)
 
 
 class Baseline:
@@ -144,7 +125,7 @@ def drive(planned, baselines, sim, sandbox, user, pool):
 
 def run(jobs_per_duration, warmup, seed, trace=False):
     rng = random.Random(seed)
-    sim = SimClock()
+    sim = SimulatedClock()
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench")
     with (

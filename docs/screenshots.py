@@ -21,14 +21,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/screens.sqlite3"
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
 def build(sandbox, clock):
     """The team's workspace: finished, running, waiting and failed jobs, paid at the sandbox."""
     from django.contrib.auth import get_user_model
@@ -47,7 +39,7 @@ def build(sandbox, clock):
         return jobs.launch(jobs.create_job(owner, query, limit), owner)
 
     def poll(job, seconds):
-        clock.now += seconds
+        clock.advance(seconds)
         ResearchJob.objects.filter(pk=job.pk).update(next_poll_at=job.created_at)
         jobs.poll_due_jobs()
 
@@ -167,10 +159,10 @@ def main():
     from django.conf import settings
     from django.core.management import call_command
 
-    from research.sandbox import Sandbox
+    from research.sandbox import Sandbox, SimulatedClock
 
     call_command("migrate", verbosity=0)
-    clock = Clock()
+    clock = SimulatedClock()
     with Sandbox(port=0, clock=clock, job_seconds=60.0) as sandbox:
         settings.CLADO_MPP_URL = sandbox.url
         settings.TEMPO_RPC_URL = sandbox.rpc_url

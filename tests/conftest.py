@@ -4,32 +4,15 @@ Every paid call in the tests is a real MPP payment: pympp's client (in the app) 
 pympp's server (in the sandbox) over a socket, settled on the sandbox chain.
 """
 
-import threading
-
 import pytest
 
-from research.sandbox import Sandbox
-
-
-class Clock:
-    """Simulated time for the sandbox's job progress: tests advance it instead of sleeping."""
-
-    def __init__(self, start=1_800_000_000.0):
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self):
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds):
-        with self._lock:
-            self._now += seconds
+from research.sandbox import Sandbox, SimulatedClock
 
 
 @pytest.fixture(scope="session")
 def sandbox_clock():
-    return Clock()
+    """Simulated time for the sandbox's job progress: tests advance it instead of sleeping."""
+    return SimulatedClock()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from research.sandbox import (  # noqa: E402
     TX_FEE,
     USDC_E,
     Sandbox,
+    SimulatedClock,
 )
 from research.sandbox import profiles as profile_gen  # noqa: E402
 
@@ -31,24 +32,13 @@ START = 1_800_000_000.0
 FUND = 1000_000000
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+@pytest.fixture(scope="module")
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def sb(clock: FakeClock):
+def sb(clock: SimulatedClock):
     with Sandbox(port=0, clock=clock, job_seconds=20.0) as sandbox:
         yield sandbox
 
@@ -149,7 +139,7 @@ def test_rpc_basics(sb: Sandbox):
 
 
 # ------------------------------------------------- paid launch, polls, money
-def test_paid_launch_polls_to_completion(sb: Sandbox, clock: FakeClock):
+def test_paid_launch_polls_to_completion(sb: Sandbox, clock: SimulatedClock):
     payer = Payer(sb)
     start = payer.balance()
     launch = payer.call("deep-research", {"query": "sales leaders in Berlin", "limit": 5})
@@ -236,7 +226,7 @@ def test_insufficient_balance_moves_nothing(sb: Sandbox):
 
 
 # ---------------------------------------------------------- job lifecycles
-def test_error_marker_ends_in_error(sb: Sandbox, clock: FakeClock):
+def test_error_marker_ends_in_error(sb: Sandbox, clock: SimulatedClock):
     payer = Payer(sb)
     job_id = payer.call("deep-research", {"query": "doomed [error] [seconds=10]", "limit": 3}).json()[
         "job_id"
@@ -247,7 +237,7 @@ def test_error_marker_ends_in_error(sb: Sandbox, clock: FakeClock):
     assert data["status"] == "error" and data["error"] and data["results"] == []
 
 
-def test_script_and_cancel(sb: Sandbox, clock: FakeClock):
+def test_script_and_cancel(sb: Sandbox, clock: SimulatedClock):
     payer = Payer(sb)
     sb.gateway.script(job_seconds=100, results=7)
     job_id = payer.call("deep-research", {"query": "cancel me", "limit": 10}).json()["job_id"]
@@ -270,7 +260,7 @@ def test_script_and_cancel(sb: Sandbox, clock: FakeClock):
     assert [t.amount for t in payer.transfers()] == [103_000] + [3_000] * 4 + [23_000, 3_000]
 
 
-def test_more_grows_results(sb: Sandbox, clock: FakeClock):
+def test_more_grows_results(sb: Sandbox, clock: SimulatedClock):
     payer = Payer(sb)
     job_id = payer.call(
         "deep-research", {"query": "more please [seconds=10] [results=12]", "limit": 20}
@@ -294,7 +284,7 @@ def test_more_grows_results(sb: Sandbox, clock: FakeClock):
     assert amounts.count(10_000 * 10 + 3_000) == 2  # the 409 was paid for as well
 
 
-def test_pagination_gives_every_profile_once(sb: Sandbox, clock: FakeClock):
+def test_pagination_gives_every_profile_once(sb: Sandbox, clock: SimulatedClock):
     payer = Payer(sb)
     job_id = payer.call("deep-research", {"query": "big [results=250] [seconds=1]", "limit": 300}).json()[
         "job_id"

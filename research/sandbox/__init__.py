@@ -15,6 +15,7 @@ from .chain import (
     RpcError,
     Transfer,
 )
+from .clock import SimulatedClock
 from .gateway import DEFAULT_REALM, FAULTS, GATEWAY_RECIPIENT, Gateway, Job
 from .server import Sandbox
 
@@ -36,5 +37,6 @@ __all__ = [
     "Job",
     "RpcError",
     "Sandbox",
+    "SimulatedClock",
     "Transfer",
 ]
