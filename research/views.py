@@ -151,21 +151,21 @@ def _results_context(request, job):
 
 def _table_context(request, rows, all_leads, sample):
     """A page of leads, filtered and sorted as the query string says, and the controls around it."""
-    page = Paginator(leads.browse(rows, request.GET), leads.page_size(request.GET)).get_page(
-        request.GET.get("page")
-    )
+    per_page = leads.page_size(request.GET)
+    sort = request.GET.get("sort", "position")
+    page = Paginator(leads.browse(rows, request.GET), per_page).get_page(request.GET.get("page"))
     if all_leads:
         page.object_list = leads.attach_sources(page.object_list)
     questions = leads.criteria_questions(sample)
     chosen = request.GET.getlist("columns") or exports.default_columns(all_leads)
     return {
         "leads_page": page,
-        "per_page": leads.page_size(request.GET),
+        "per_page": per_page,
         "page_sizes": leads.PAGE_SIZES,
-        "sort": request.GET.get("sort", "position"),
+        "sort": sort,
         "q": request.GET.get("q", ""),
         "filtered": leads.is_filtered(request.GET),
-        "sort_headers": leads.sort_headers(request.GET.get("sort", "position")),
+        "sort_headers": leads.sort_headers(sort),
         "countries": leads.countries(rows),
         "criteria": [
             (question, request.GET.get(leads.CRITERIA_PREFIX + question, "").upper())
@@ -251,9 +251,7 @@ def job_cancel(request, pk):
 def job_more(request, pk):
     job = get_object_or_404(ResearchJob, pk=pk)
     form = MoreResultsForm(request.POST)
-    if job.status != JobStatus.COMPLETED:
-        messages.error(request, "More results can be asked for once the job has completed.")
-    elif form.is_valid():
+    if form.is_valid():  # jobs.more checks the job's state itself, on a fresh row
         messages.info(request, jobs.more(job, request.user, form.cleaned_data["additional"]))
     else:
         messages.error(request, "Ask for between 1 and 1000 more results.")
