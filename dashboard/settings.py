@@ -242,6 +242,10 @@ POLL_OVERDUE_INTERVAL = env_int("POLL_OVERDUE_INTERVAL", 30, minimum=1)
 # Until past jobs teach it: a whole run takes this percent of its projected search phase.
 POLL_FINISH_RATIO_PERCENT = env_int("POLL_FINISH_RATIO_PERCENT", 150, minimum=100)
 POLL_BUDGET_RETRY = env_int("POLL_BUDGET_RETRY", 300, minimum=1)  # retry a budget-paused launch/poll
+# Retry a launch or poll that found our side down (chain RPC, network to the gateway): free, so often.
+POLL_OUTAGE_RETRY = env_int("POLL_OUTAGE_RETRY", 30, minimum=1)
+# Status checks a launch must leave budget room for, until past runs say how many a run needs.
+POLL_EXPECTED_CHECKS = env_int("POLL_EXPECTED_CHECKS", 6, minimum=0)
 POLL_LEASE_SECONDS = env_int("POLL_LEASE_SECONDS", 120, minimum=10)
 POLL_MAX_FAILURES = env_int("POLL_MAX_FAILURES", 5, minimum=1)
 POLL_PAGE_SIZE = 100  # a status call costs the same whatever the page size

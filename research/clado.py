@@ -1,19 +1,32 @@
 """The one HTTP seam to Clado's deep research, through the paying gateway.
 
-Typed calls in, typed answers out. Every call is paid (`research.payments.paid_post`), so
-every error says whether money moved (`.charge`). Answers are read tolerantly: field names
-vary across versions of Clado's docs, and everything in a result is untrusted scraped text.
+Typed calls in, typed answers out. Every call is paid (`research.payments.paid_post`, which
+only this module calls), so every error says whether money moved (`.charge`). The errors a
+call can raise are all named here, so callers catch `clado`'s errors only. Answers are read
+tolerantly: field names vary across versions of Clado's docs, and everything in a result is
+untrusted scraped text.
+
+Our job's primary key is a job's `pk`; Clado's job id is `clado_id`, everywhere.
 """
 
 import json
 import math
 from dataclasses import dataclass, field
 
-from . import payments
+from . import payments, pricing, wallet
+
+# What a paid call raises when it did not get an answer from Clado (see `research.payments`).
+BudgetExceeded = payments.BudgetExceeded  # a cap refused it before signing: nothing paid
+PaymentRefused = payments.PaymentRefused  # the challenge is outside our policy: nothing paid
+PaymentOutcomeUnknown = payments.PaymentOutcomeUnknown  # paid, no answer: reconciled later
+Outage = wallet.Outage  # our side (chain RPC, the network to the gateway) is down: nothing paid
+GatewayUnreachable = payments.GatewayUnreachable  # an Outage
+ChainUnavailable = wallet.ChainUnavailable  # an Outage
 
 TERMINAL = {"completed", "error", "cancelled", "failed", "success"}
 NORMALISED = {"failed": "error", "success": "completed"}
 CURRENT_ROLE_END = "1970-01-01"
+MAX_RETRY_AFTER = 3600  # seconds: a gateway's Retry-After is honoured up to an hour
 
 
 class CladoError(Exception):
@@ -52,18 +65,12 @@ class BadResponse(CladoError):
 
 
 # Everything a paid call through this seam can raise, for callers that report any failure.
-CALL_ERRORS = (
-    CladoError,
-    payments.PaymentRefused,
-    payments.BudgetExceeded,
-    payments.PaymentOutcomeUnknown,
-    payments.GatewayUnreachable,
-)
+CALL_ERRORS = (CladoError, PaymentRefused, BudgetExceeded, PaymentOutcomeUnknown, Outage)
 
 
 @dataclass
 class Started:
-    job_id: str
+    clado_id: str
     status: str
     message: str
 
@@ -83,10 +90,6 @@ class StatusPage:
     total_pages: int | None = None
     has_next: bool | None = None
 
-    @property
-    def is_terminal(self):
-        return self.status in TERMINAL
-
     def has_more_pages(self, page_size):
         """Whether a page follows this one: from pagination, else the count, else a full page."""
         if not self.results:
@@ -101,36 +104,42 @@ class StatusPage:
 # --- Calls --------------------------------------------------------------------------------
 
 
-def start(query, limit, *, company_urls=None, criteria=None, user=None, job=None):
+def start(query, limit, *, company_urls=None, criteria=None, user=None, job=None, headroom=0):
+    """Launch a job. `headroom`: what its status checks will need, which the budgets must allow."""
     body = {"query": query, "limit": limit}
     if company_urls:
         body["hard_filter_company_urls"] = list(company_urls)
     if criteria:
-        body["criteria"] = criteria
-    data = _call("deep-research", body, user, job)
-    job_id = data.get("job_id") or data.get("jobId") or data.get("id")
-    if not job_id:
-        raise BadResponse("The launch answer has no job id.")
-    return Started(str(job_id), _status(data.get("status") or "pending"), _text(data.get("message")))
+        body["criteria"] = list(criteria)
+    data, charge = _answer(pricing.LAUNCH, body, user, job, headroom)
+    clado_id = data.get("job_id") or data.get("jobId") or data.get("id")
+    if not clado_id:
+        raise BadResponse("The launch answer has no job id", charge=charge)
+    return Started(str(clado_id), _status(data.get("status") or "pending"), _text(data.get("message")))
 
 
-def status(job_id, *, page=1, page_size=100, user=None, job=None):
-    data = _call("deep-research-status", {"jobId": job_id, "page": page, "page_size": page_size}, user, job)
+def status(clado_id, *, page=1, page_size=100, user=None, job=None):
+    data = _call(pricing.STATUS, {"jobId": clado_id, "page": page, "page_size": page_size}, user, job)
     return parse_status(data, page=page, page_size=page_size)
 
 
-def cancel(job_id, *, user=None, job=None):
-    data = _call("deep-research-cancel", {"jobId": job_id}, user, job)
+def cancel(clado_id, *, user=None, job=None):
+    data = _call(pricing.CANCEL, {"jobId": clado_id}, user, job)
     return _text(data.get("message")) or "Cancelled."
 
 
-def more(job_id, additional_limit, *, user=None, job=None):
-    data = _call("deep-research-more", {"jobId": job_id, "additional_limit": additional_limit}, user, job)
+def more(clado_id, additional_limit, *, user=None, job=None):
+    data = _call(pricing.MORE, {"jobId": clado_id, "additional_limit": additional_limit}, user, job)
     return _status(data.get("status") or "processing"), _text(data.get("message"))
 
 
 def _call(endpoint, body, user, job):
-    response = payments.paid_post(endpoint, body, user=user, job=job)
+    return _answer(endpoint, body, user, job)[0]
+
+
+def _answer(endpoint, body, user, job, headroom=0):
+    """(the JSON object answered, the charge it cost or None), or raise a CladoError saying why."""
+    response = payments.paid_post(endpoint, body, user=user, job=job, headroom=headroom)
     charge = response.charge
     try:
         data = json.loads(response.content or b"null")
@@ -143,12 +152,19 @@ def _call(endpoint, body, user, job):
                 status_code=response.status_code,
                 charge=charge,
             )
-        return data
-    message = _error_message(data) or f"HTTP {response.status_code}"
+        return data, charge
+    message = (_error_message(data) or f"HTTP {response.status_code}")[:300].rstrip(". ")
     kwargs = {"status_code": response.status_code, "charge": charge}
+    if response.status_code in (402, 403):
+        raise CladoError(
+            f"The gateway rejected the signed payment (HTTP {response.status_code}: {message}); "
+            "the chain will tell whether it moved",
+            **kwargs,
+        )
     if response.status_code == 429:
         retry_after = _int((data or {}).get("retry_after")) if isinstance(data, dict) else None
         retry_after = retry_after or _int(response.headers.get("retry-after")) or 60
+        retry_after = max(1, min(retry_after, MAX_RETRY_AFTER))
         raise RateLimited(f"Rate limited: {message}", retry_after, **kwargs)
     if response.status_code == 404:
         raise JobNotFound(f"Not found: {message}", **kwargs)

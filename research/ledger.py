@@ -1,107 +1,28 @@
-"""The spend ledger and the budgets it is checked against.
+"""The spend ledger: one `Charge` row per paid call, and the only code that moves its state.
 
 Every paid call goes through three steps here:
 
-1. `open_charge` (before signing): reserve the amount in every budget window that applies,
-   with conditional UPDATEs, and write the `Charge` row in state *pending*. Both happen in one
-   transaction, so a call that would break a cap writes nothing and pays nothing.
-2. `record_hash` (after signing, before the paid retry goes out): the transaction hash.
-3. `settle` / `fail` / `mark_unknown` from what the gateway answered. Each is a conditional
+1. `open_charge` (before signing): reserve the amount in every budget window that applies
+   (`research.budgets.reserve`) and write the `Charge` row in state *pending*. Both happen in
+   one transaction, so a call that would break a cap writes nothing and pays nothing.
+2. `record_signature` (after signing, before the paid retry goes out): the transaction hash,
+   and until when the transaction can be included.
+3. `settle` / `fail` / `mark_unknown`, from a receipt or from the chain. Each is a conditional
    state change, so a charge moves the budget counters exactly once whoever gets there first
-   (the caller, or reconciliation later).
+   (the caller, or reconciliation later). Only the chain, or a charge whose credential never
+   went out, may fail a charge: a gateway's word alone leaves it unknown.
 """
-
-import datetime
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from .models import BudgetCap, Charge, SpendWindow
-
-JOB_PERIOD = datetime.date(1970, 1, 1)  # a job's budget is for its whole life
-
-
-class BudgetExceeded(Exception):
-    """A cap would be broken by this charge: nothing was signed or paid."""
-
-    def __init__(self, window, amount):
-        self.scope = window.scope
-        self.remaining = max(window.cap - window.spent - window.reserved, 0)
-        self.amount = amount
-        label = SpendWindow.Scope(window.scope).label.lower()
-        from .money import format_usd
-
-        super().__init__(
-            f"Budget reached ({label}): this call costs {format_usd(amount)} "
-            f"and {format_usd(self.remaining)} is left."
-        )
+from . import budgets
+from .models import Charge
 
 
-@dataclass(frozen=True)
-class WindowKey:
-    scope: str
-    key: str
-    period_start: datetime.date
-
-
-def windows_for(user, job, when=None):
-    """The budget windows a charge by `user` for `job` at `when` counts against."""
-    day = timezone.localdate(when or timezone.now())
-    keys = [WindowKey(SpendWindow.Scope.TEAM_DAY, "team", day)]
-    if user is not None:
-        keys.append(WindowKey(SpendWindow.Scope.USER_MONTH, str(user.pk), day.replace(day=1)))
-    if job is not None:
-        keys.append(WindowKey(SpendWindow.Scope.JOB, str(job.pk), JOB_PERIOD))
-    return keys
-
-
-def cap_for(scope, user=None):
-    """The cap in force: an admin's override if there is one, else the setting."""
-    overrides = BudgetCap.objects.filter(scope=scope)
-    if scope == SpendWindow.Scope.USER_MONTH:
-        override = overrides.filter(user=user).first() or overrides.filter(user=None).first()
-    else:
-        override = overrides.filter(user=None).first()
-    if override is not None:
-        return override.cap
-    return {
-        SpendWindow.Scope.TEAM_DAY: settings.BUDGET_TEAM_DAILY,
-        SpendWindow.Scope.USER_MONTH: settings.BUDGET_USER_MONTHLY,
-        SpendWindow.Scope.JOB: settings.BUDGET_JOB,
-    }[scope]
-
-
-def _window(key, user):
-    cap = cap_for(key.scope, user)
-    window, _ = SpendWindow.objects.get_or_create(
-        scope=key.scope, key=key.key, period_start=key.period_start, defaults={"cap": cap}
-    )
-    return window, cap
-
-
-def remaining(user, job=None):
-    """What can still be spent by `user` (on `job`) right now: (base units, scope of the tightest cap).
-
-    Without a job this is for a job about to be launched, which its own per-job cap bounds too.
-    """
-    left = []
-    for key in windows_for(user, job):
-        window = SpendWindow.objects.filter(
-            scope=key.scope, key=key.key, period_start=key.period_start
-        ).first()
-        cap = cap_for(key.scope, user)
-        used = (window.spent + window.reserved) if window else 0
-        left.append((max(cap - used, 0), key.scope))
-    if job is None:
-        left.append((cap_for(SpendWindow.Scope.JOB), SpendWindow.Scope.JOB))
-    return min(left)
-
-
-def open_charge(*, amount, user, job, endpoint, challenge, payer):
-    """Reserve `amount` in every window and write the pending `Charge`, or raise BudgetExceeded."""
+def open_charge(*, amount, user, job, endpoint, challenge, payer, headroom=0):
+    """Reserve `amount` and write the pending `Charge`, or raise `budgets.BudgetExceeded`."""
     request = challenge.request
     currency = str(request.get("currency", ""))
     now = timezone.now()
@@ -110,18 +31,7 @@ def open_charge(*, amount, user, job, endpoint, challenge, payer):
         # against that person's monthly cap and show under their name.
         user = job.owner
     with transaction.atomic():
-        for key in windows_for(user, job, now):
-            window, cap = _window(key, user)
-            # The check and the reservation are one statement: no read-then-write race.
-            reserved = (
-                SpendWindow.objects.filter(pk=window.pk)
-                .filter(spent__lte=cap - amount - F("reserved"))
-                .update(reserved=F("reserved") + amount, cap=cap)
-            )
-            if not reserved:
-                window.refresh_from_db()
-                window.cap = cap
-                raise BudgetExceeded(window, amount)
+        budgets.reserve(user, job, amount, now, headroom=headroom)
         return Charge.objects.create(
             endpoint=endpoint,
             user=user,
@@ -137,50 +47,42 @@ def open_charge(*, amount, user, job, endpoint, challenge, payer):
         )
 
 
-def record_hash(charge, tx_hash):
-    Charge.objects.filter(pk=charge.pk).update(tx_hash=tx_hash)
-    charge.tx_hash = tx_hash
+def record_signature(charge, tx_hash, valid_before=None):
+    Charge.objects.filter(pk=charge.pk).update(tx_hash=tx_hash, valid_before=valid_before)
+    charge.tx_hash, charge.valid_before = tx_hash, valid_before
 
 
-def _move(charge, to_state, *, from_states, spent_delta, detail=""):
-    """Change a charge's state once, and its windows' counters with it, atomically."""
+def _move(charge, to_state, *, spent=None, detail=""):
+    """Change an open charge's state once, and its windows' counters with it, atomically.
+
+    `spent` True or False closes the reservation (as spent, or given back); None keeps it.
+    """
+    from_states = (Charge.State.PENDING,) if to_state == Charge.State.UNKNOWN else Charge.OPEN_STATES
     with transaction.atomic():
         fields = {"state": to_state}
         if detail:
             fields["detail"] = detail[:2000]
         if to_state == Charge.State.SETTLED:
             fields["settled_at"] = timezone.now()
-        moved = Charge.objects.filter(pk=charge.pk, state__in=from_states).update(**fields)
-        if not moved:
+        if not Charge.objects.filter(pk=charge.pk, state__in=from_states).update(**fields):
             return False
-        if spent_delta is not None:
-            for key in windows_for(charge.user, charge.job, charge.created_at):
-                SpendWindow.objects.filter(
-                    scope=key.scope, key=key.key, period_start=key.period_start
-                ).update(
-                    reserved=F("reserved") - charge.amount,
-                    spent=F("spent") + (charge.amount if spent_delta else 0),
-                )
+        if spent is not None:
+            budgets.release(charge.user, charge.job, charge.amount, charge.created_at, spent=spent)
     for name, value in fields.items():
         setattr(charge, name, value)
     return True
 
 
-OPEN = (Charge.State.PENDING, Charge.State.UNKNOWN)
-
-
 def settle(charge, detail=""):
     """The gateway's receipt (or the chain) says the money moved."""
-    return _move(charge, Charge.State.SETTLED, from_states=OPEN, spent_delta=True, detail=detail)
+    return _move(charge, Charge.State.SETTLED, spent=True, detail=detail)
 
 
 def fail(charge, detail):
-    """The credential was rejected, or the transaction never made it on chain."""
-    return _move(charge, Charge.State.FAILED, from_states=OPEN, spent_delta=False, detail=detail)
+    """No money moved: the credential never went out, or the chain says the transaction is dead."""
+    return _move(charge, Charge.State.FAILED, spent=False, detail=detail)
 
 
 def mark_unknown(charge, detail):
-    """The outcome can't be told from here: the reservation stays until reconciled."""
-    return _move(
-        charge, Charge.State.UNKNOWN, from_states=(Charge.State.PENDING,), spent_delta=None, detail=detail
-    )
+    """The outcome can't be told from here: the reservation stays until the chain tells."""
+    return _move(charge, Charge.State.UNKNOWN, detail=detail)

@@ -9,11 +9,14 @@ def to_decimal(base_units, decimals=DEFAULT_DECIMALS):
     return Decimal(int(base_units or 0)).scaleb(-decimals)
 
 
-def format_usd(base_units, decimals=DEFAULT_DECIMALS, places=None):
-    """$0.003, $1.25, $1,234.50: cents always, more digits only when they are not zero."""
-    amount = to_decimal(base_units, decimals)
-    if places is None:
-        places = 2
-        while places < decimals and amount != round(amount, places):
-            places += 1
-    return f"${amount:,.{places}f}"
+def format_usd(base_units, decimals=DEFAULT_DECIMALS):
+    """$0.003, $1.25, $1,234.50: cents always, more digits only when they are not zero.
+
+    Exact integer arithmetic, so any amount formats, however absurd ($10^34 included).
+    """
+    units = int(base_units or 0)
+    sign, units = ("-", -units) if units < 0 else ("", units)
+    whole, fraction = divmod(units, 10**decimals)
+    digits = str(fraction).rjust(decimals, "0").rstrip("0")
+    digits = digits.ljust(2, "0") if decimals >= 2 else digits
+    return f"{sign}${whole:,}" + (f".{digits}" if digits else "")

@@ -1,39 +1,38 @@
-"""The wallet: pays the gateway's MPP challenges with pympp, carefully.
+"""The one door money leaves by: `paid_post()` pays the gateway's MPP challenges with pympp, carefully.
 
-`paid_post()` is the only way money leaves. For one call it:
+Only `research.clado` calls it. For one call it:
 - sends the request; a `402` carries the gateway's price in a Tempo charge challenge;
-- lets pympp refuse any challenge outside our policy (the endpoint's price ceiling, our
-  currencies, recipients, chain and gateway origin) and refuses it again itself;
+- refuses, before anything is signed, any challenge outside our policy: expired, to another
+  recipient, in another currency, on another chain, an amount that is not a positive integer,
+  or above what `research.pricing` says this endpoint costs (pympp checks the same again:
+  `max_atomic_amount`, `expected_recipients`, `allowed_chain_ids`, `allowed_origins`);
 - reserves the amount against the budgets and writes the `Charge` row *before* signing
-  (`research.ledger.open_charge`), records the transaction hash once signed, and only then
-  lets the paid retry go out;
-- settles the row from the `Payment-Receipt`, fails it when the credential was rejected
-  (nothing moved), and marks it *unknown* on a timeout or a `5xx` after the paid retry,
-  for `reconcile()` to resolve against the chain by transaction hash. It never re-pays.
+  (`research.ledger.open_charge`), records the transaction hash and its expiry once signed,
+  and only then lets the paid retry go out;
+- settles the row from the `Payment-Receipt`. Any other answer to the paid retry (402, 403,
+  5xx, a timeout, garbage) leaves it *unknown* until the chain says (`research.wallet.reconcile`):
+  a gateway may broadcast and then reject, so its word alone never books "nothing moved".
+  It never re-pays.
 
 pympp is async (httpx); Django code here is sync, so `paid_post` bridges with asgiref's
 `async_to_sync` and the ledger writes run through `sync_to_async`. pympp's Tempo support
 imports web3 (slow), so it is imported inside the functions that sign, never at start-up.
 """
 
-import functools
+import datetime
 import logging
-import os
+import re
 from dataclasses import dataclass, field
 
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
-from . import ledger
-from .ledger import BudgetExceeded
+from . import ledger, pricing, wallet
+from .budgets import BudgetExceeded
 from .money import format_usd
 
 log = logging.getLogger(__name__)
-
-# A throwaway key for the sandbox chain, derived rather than stored so no key sits in the
-# repository. It holds nothing anywhere real.
-SANDBOX_KEY_SEED = b"clado-dashboard sandbox wallet: worthless outside the sandbox chain"
 
 __all__ = [
     "BudgetExceeded",
@@ -42,13 +41,11 @@ __all__ = [
     "PaymentOutcomeUnknown",
     "PaymentRefused",
     "paid_post",
-    "payer_address",
-    "reconcile",
 ]
 
 
 class PaymentRefused(Exception):
-    """The gateway asked for something we won't pay (or can't): nothing was paid."""
+    """The gateway asked for something we won't pay: nothing was signed or paid."""
 
 
 class PaymentOutcomeUnknown(Exception):
@@ -59,7 +56,7 @@ class PaymentOutcomeUnknown(Exception):
         self.charge = charge
 
 
-class GatewayUnreachable(Exception):
+class GatewayUnreachable(wallet.Outage):
     """No answer from the gateway before any payment: nothing was paid."""
 
 
@@ -75,59 +72,12 @@ class PaidResponse:
         return 200 <= self.status_code < 300
 
 
-# --- The wallet ---------------------------------------------------------------------------
+def paid_post(endpoint, body, *, user=None, job=None, headroom=0):
+    """POST `body` to the gateway's `endpoint`, paying its challenge if it is within policy.
 
-
-def _private_key():
-    """From the environment or a file; in sandbox mode a derived throwaway key. Never logged."""
-    key = os.environ.get("TEMPO_PRIVATE_KEY") or None
-    key_file = os.environ.get("TEMPO_PRIVATE_KEY_FILE") or None
-    if key is None and key_file is not None:
-        with open(key_file, encoding="ascii") as handle:
-            key = handle.read().strip()
-    if key is None:
-        if not settings.SANDBOX_MODE:
-            raise PaymentRefused("No wallet key configured (TEMPO_PRIVATE_KEY).")
-        from eth_hash.auto import keccak
-
-        key = "0x" + keccak(SANDBOX_KEY_SEED).hex()
-    return key
-
-
-@functools.cache
-def _account():
-    from mpp.methods.tempo import TempoAccount
-
-    return TempoAccount.from_key(_private_key())
-
-
-def payer_address():
-    return _account().address
-
-
-# --- One paid call ------------------------------------------------------------------------
-
-
-def table_price(endpoint, body):
-    """What this call should cost, from our own price table (base units)."""
-    if endpoint == "deep-research":
-        return settings.PRICE_PER_RESULT * int(body.get("limit") or 30) + settings.PRICE_CALL
-    if endpoint == "deep-research-more":
-        return settings.PRICE_PER_RESULT * int(body.get("additional_limit") or 30) + settings.PRICE_CALL
-    return settings.PRICE_CALL
-
-
-def price_ceiling(endpoint, body):
-    """The most we pay for this call: flat prices exactly, dynamic ones with a tolerance."""
-    price = table_price(endpoint, body)
-    if endpoint in ("deep-research", "deep-research-more"):
-        price += price * settings.MPP_PRICE_TOLERANCE_PERCENT // 100
-    return price
-
-
-def paid_post(endpoint, body, *, user=None, job=None):
-    """POST `body` to the gateway's `endpoint`, paying its challenge if it is within policy."""
-    return async_to_sync(_paid_post)(endpoint, body, user, job)
+    `headroom`: base units the budgets must have room for beyond this call (not reserved).
+    """
+    return async_to_sync(_paid_post)(endpoint, body, user, job, headroom)
 
 
 @dataclass
@@ -136,15 +86,16 @@ class _Call:
     user: object
     job: object
     ceiling: int
+    headroom: int = 0
     charge: object = None
-    refusal: Exception | None = field(default=None)
+    refusals: list = field(default_factory=list)  # why each challenge offered was refused
 
 
-async def _paid_post(endpoint, body, user, job):
+async def _paid_post(endpoint, body, user, job, headroom):
     from mpp.client import PaymentTransport
     from mpp.errors import PaymentError, PaymentOutcomeUnknownError
 
-    call = _Call(endpoint, user, job, price_ceiling(endpoint, body))
+    call = _Call(endpoint, user, job, pricing.price_ceiling(endpoint, body), headroom)
     url = f"{settings.CLADO_MPP_URL}/clado/{endpoint}"
     origin = str(httpx.URL(url).copy_with(path="/", query=None, fragment=None)).rstrip("/")
     transport = PaymentTransport(
@@ -158,28 +109,27 @@ async def _paid_post(endpoint, body, user, job):
         try:
             response = await client.post(url, json=body)
         except PaymentOutcomeUnknownError as error:
-            detail = f"No answer after the paid retry: {type(error.cause).__name__}"
+            detail = f"No answer after the paid retry ({_describe(error.cause)})."
             await _mark_unknown(call, detail)
             raise PaymentOutcomeUnknown(detail, call.charge) from error
-        except (BudgetExceeded, PaymentRefused):
+        except (BudgetExceeded, PaymentRefused, wallet.Outage):
             raise
         except PaymentError as error:
-            raise PaymentRefused(str(error)) from error
+            raise PaymentRefused(f"The payment was refused: {_describe(error)}.") from error
         except httpx.HTTPError as error:
             if call.charge is not None:  # defensive: pympp reports these as outcome-unknown
-                await _mark_unknown(call, f"{type(error).__name__} after the paid retry")
-                raise PaymentOutcomeUnknown(str(error), call.charge) from error
-            raise GatewayUnreachable(f"{type(error).__name__}: {error}") from error
-        except ValueError as error:
-            # pympp's policy check before signing (amount cap, recipient, chain).
-            if call.charge is None:
-                raise PaymentRefused(str(error)) from error
-            raise
+                detail = f"No answer after the paid retry ({_describe(error)})."
+                await _mark_unknown(call, detail)
+                raise PaymentOutcomeUnknown(detail, call.charge) from error
+            host = httpx.URL(url).host
+            raise GatewayUnreachable(
+                f"The gateway at {host} does not answer ({_describe(error)})."
+            ) from error
 
     paid = PaidResponse(response.status_code, response.headers, response.content, call.charge)
     if call.charge is None:
         if response.status_code == 402:
-            raise PaymentRefused(_describe_refusal(response, call))
+            raise PaymentRefused(_unpaid_402(response, call))
         return paid
     await sync_to_async(_close_charge)(call.charge, paid)
     return paid
@@ -191,8 +141,9 @@ def _write_ahead_method(call):
     from mpp.methods.tempo import client as tempo
     from mpp.runtime import ClientMethod
 
+    account = wallet.account()
     inner = tempo.charge(
-        account=_account(),
+        account=account,
         rpc_url=settings.TEMPO_RPC_URL,
         chain_id=settings.TEMPO_CHAIN_ID,
         currencies=settings.MPP_CURRENCIES,
@@ -201,56 +152,119 @@ def _write_ahead_method(call):
         allowed_chain_ids=[settings.TEMPO_CHAIN_ID],
     )
 
+    def can_handle_challenge(challenge):
+        reason = refusal_reason(challenge, call.ceiling, call.endpoint)
+        if reason is not None:
+            call.refusals.append(reason)
+            return False
+        return inner.can_handle_challenge(challenge)
+
     async def create_credential(params):
         challenge = params.challenge
-        amount = int(challenge.request["amount"])
-        if not 0 < amount <= call.ceiling:  # pympp checked already; money deserves two looks
-            raise PaymentRefused(f"Gateway asked {format_usd(amount)}, more than expected.")
+        reason = refusal_reason(challenge, call.ceiling, call.endpoint)  # money deserves two looks
+        if reason is not None:
+            raise PaymentRefused(f"{reason} Nothing was paid.")
         call.charge = await sync_to_async(ledger.open_charge)(
-            amount=amount,
+            amount=int(challenge.request["amount"]),
             user=call.user,
             job=call.job,
             endpoint=call.endpoint,
             challenge=challenge,
-            payer=_account().address,
+            payer=account.address,
+            headroom=call.headroom,
         )
         try:
             serialized = await inner.create_credential(params)
         except Exception as error:
-            await sync_to_async(ledger.fail)(call.charge, f"Signing failed: {type(error).__name__}")
+            await sync_to_async(ledger.fail)(call.charge, f"Not signed, nothing sent: {_describe(error)}.")
             call.charge = None
-            raise
+            raise _signing_failure(error) from error
         tx_hash = inner.transaction_hash(Credential.from_authorization(serialized))
-        await sync_to_async(ledger.record_hash)(call.charge, tx_hash)
+        await sync_to_async(ledger.record_signature)(call.charge, tx_hash, _valid_before(serialized))
         return serialized
 
     return ClientMethod(
         method=inner.method,
         create_credential=create_credential,
-        can_handle_challenge=inner.can_handle_challenge,
+        can_handle_challenge=can_handle_challenge,
         transaction_hash=inner.transaction_hash,
     )
 
 
+# --- Policy -------------------------------------------------------------------------------
+
+_BASE_UNITS = re.compile(r"[0-9]{1,30}")
+
+
+def refusal_reason(challenge, ceiling, endpoint):
+    """Why we won't pay this challenge, as one sentence; None when it is within policy."""
+    request = challenge.request if isinstance(challenge.request, dict) else {}
+    if challenge.method != "tempo" or challenge.intent != "charge":
+        kind = f"{challenge.method}/{challenge.intent}"
+        return f"The gateway asked for a {kind} payment, which this wallet does not make."
+    if challenge.expires:
+        try:
+            expires = datetime.datetime.fromisoformat(challenge.expires.replace("Z", "+00:00"))
+        except ValueError:
+            return f"The gateway's challenge has an unreadable expiry ({challenge.expires[:40]!r})."
+        if expires.tzinfo is None or expires <= datetime.datetime.now(datetime.UTC):
+            return f"The gateway's challenge expired at {challenge.expires[:40]} before it could be paid."
+    recipient = str(request.get("recipient", ""))
+    if recipient.lower() not in {r.lower() for r in settings.MPP_RECIPIENTS}:
+        return f"The gateway asked to pay an unexpected recipient ({recipient[:42] or 'none'})."
+    currency = str(request.get("currency", ""))
+    if currency.lower() not in {c.lower() for c in settings.MPP_CURRENCIES}:
+        return f"The gateway asked to pay in an unexpected currency ({currency[:42] or 'none'})."
+    details = request.get("methodDetails") if isinstance(request.get("methodDetails"), dict) else {}
+    chain = details.get("chainId", settings.TEMPO_CHAIN_ID)
+    if str(chain) != str(settings.TEMPO_CHAIN_ID):
+        return f"The gateway asked to pay on chain {str(chain)[:20]} instead of {settings.TEMPO_CHAIN_ID}."
+    amount = str(request.get("amount", ""))
+    if not _BASE_UNITS.fullmatch(amount) or int(amount) == 0:
+        return (
+            "The gateway asked for an amount that is not a positive whole number of base units "
+            f"({amount[:40]!r})."
+        )
+    if int(amount) > ceiling:
+        return (
+            f"The gateway asked {format_usd(int(amount))}, more than the {format_usd(ceiling)} "
+            f"{endpoint} should cost."
+        )
+    return None
+
+
+def _unpaid_402(response, call):
+    """Why a 402 was not paid, in one sentence a person can act on."""
+    if call.refusals:
+        return f"{call.refusals[0]} Nothing was paid."
+    if not response.headers.get_list("www-authenticate"):
+        return "The gateway asked for payment without saying how (no challenge). Nothing was paid."
+    return "The gateway asked for payment in a form this wallet does not understand. Nothing was paid."
+
+
+# --- After the paid retry -----------------------------------------------------------------
+
+
 def _close_charge(charge, response):
-    """Settle, fail or leave unknown the charge of a paid retry, from its response."""
+    """Settle the charge from a receipt for its transaction; anything else leaves it unknown."""
     from mpp import Receipt
 
     header = response.headers.get("payment-receipt")
-    if header:
-        try:
-            receipt = Receipt.from_payment_receipt(header)
-        except Exception:  # a garbled receipt still means the gateway took the payment
-            receipt = None
-        if receipt is not None and charge.tx_hash and receipt.reference.lower() != charge.tx_hash:
-            log.warning("Receipt %s names another transaction than charge %s", receipt.reference, charge.pk)
-            ledger.mark_unknown(charge, f"Receipt names {receipt.reference}")
-            return
-        ledger.settle(charge)
-    elif response.status_code in (402, 403):
-        ledger.fail(charge, f"Credential rejected with HTTP {response.status_code}; nothing moved.")
-    else:
-        ledger.mark_unknown(charge, f"HTTP {response.status_code} without a receipt after paying.")
+    if not header:
+        ledger.mark_unknown(
+            charge,
+            f"The gateway answered HTTP {response.status_code} without a receipt: only the chain can tell.",
+        )
+        return
+    try:
+        receipt = Receipt.from_payment_receipt(header)
+    except Exception:  # a garbled receipt still means the gateway took the payment
+        receipt = None
+    if receipt is not None and charge.tx_hash and str(receipt.reference).lower() != charge.tx_hash:
+        log.warning("Receipt %s names another transaction than charge %s", receipt.reference, charge.pk)
+        ledger.mark_unknown(charge, f"The receipt names another transaction ({str(receipt.reference)[:66]}).")
+        return
+    ledger.settle(charge)
 
 
 async def _mark_unknown(call, detail):
@@ -258,79 +272,38 @@ async def _mark_unknown(call, detail):
         await sync_to_async(ledger.mark_unknown)(call.charge, detail)
 
 
-def _describe_refusal(response, call):
-    """Why a 402 was not paid, in words a person can act on."""
-    from mpp import Challenge
-
-    offers = []
-    for header in response.headers.get_list("www-authenticate"):
-        try:
-            offers.append(Challenge.from_www_authenticate(header))
-        except Exception:
-            continue
-    if not offers:
-        return "The gateway asked for payment in a form this wallet does not understand."
-    request = offers[0].request
-    amount = request.get("amount")
-    asked = format_usd(amount) if str(amount).isdigit() else repr(amount)
-    parts = [f"The gateway asked {asked}"]
-    parts.append(f"(we expect at most {format_usd(call.ceiling)} for {call.endpoint})")
-    recipient = str(request.get("recipient", ""))
-    if recipient.lower() not in {r.lower() for r in settings.MPP_RECIPIENTS}:
-        parts.append(f"to an unexpected recipient {recipient}")
-    currency = str(request.get("currency", ""))
-    if currency.lower() not in {c.lower() for c in settings.MPP_CURRENCIES}:
-        parts.append(f"in an unexpected currency {currency}")
-    chain = (request.get("methodDetails") or {}).get("chainId")
-    if chain is not None and int(chain) != settings.TEMPO_CHAIN_ID:
-        parts.append(f"on chain {chain} instead of {settings.TEMPO_CHAIN_ID}")
-    return " ".join(parts) + ". Nothing was paid."
+def _signing_failure(error):
+    """Signing needs the chain (chain id, gas price): its RPC down is an outage, not a refusal."""
+    if isinstance(error, (PaymentRefused, BudgetExceeded, wallet.Outage)):
+        return error
+    if (
+        isinstance(error, (httpx.HTTPError, OSError, RuntimeError))
+        or type(error).__name__ == "TransactionError"
+    ):
+        return wallet.ChainUnavailable(
+            f"The chain RPC at {httpx.URL(settings.TEMPO_RPC_URL).host} does not answer, so nothing could be "
+            f"signed ({_describe(error)})."
+        )
+    return PaymentRefused(f"The payment could not be signed ({_describe(error)}). Nothing was paid.")
 
 
-# --- Reconciliation -----------------------------------------------------------------------
+def _valid_before(serialized):
+    """When the signed 0x76 transaction stops being includable (its validBefore), if it says."""
+    import rlp
+    from mpp import Credential
+
+    try:
+        raw = Credential.from_authorization(serialized).payload.get("signature", "")
+        tx = bytes.fromhex(str(raw).removeprefix("0x"))
+        fields = rlp.decode(tx[1:]) if tx[:1] == b"\x76" else None
+        seconds = int.from_bytes(fields[8], "big") if fields else 0
+    except Exception:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC) if seconds else None
 
 
-def chain_rpc(method, params):
-    """One JSON-RPC call to the chain (read-only lookups for reconciliation and balances)."""
-    response = httpx.post(
-        settings.TEMPO_RPC_URL,
-        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-        timeout=settings.GATEWAY_TIMEOUT,
-    )
-    response.raise_for_status()
-    payload = response.json()
-    if payload.get("error"):
-        raise RuntimeError(f"{method}: {payload['error'].get('message', payload['error'])}")
-    return payload.get("result")
-
-
-# A signed transaction is valid for at most this long (pympp signs `valid_before` about 60 s
-# ahead, capped at the challenge's expiry): a hash still unknown to the chain after it is dead.
-TX_VALIDITY_SECONDS = 120
-
-
-def reconcile(charge, now=None):
-    """Resolve a pending or unknown charge from the chain, by its transaction hash.
-
-    Returns the charge's new state. A receipt with status 0x1 settles it; no receipt once the
-    transaction can no longer be included fails it (nothing moved); otherwise it stays open.
-    """
-    from django.utils import timezone
-
-    from .models import Charge
-
-    now = now or timezone.now()
-    if charge.state not in ledger.OPEN:
-        return charge.state
-    if not charge.tx_hash:
-        if (now - charge.created_at).total_seconds() > TX_VALIDITY_SECONDS:
-            ledger.fail(charge, "Never signed: no transaction was sent.")
-        return charge.state
-    receipt = chain_rpc("eth_getTransactionReceipt", [charge.tx_hash])
-    if receipt and receipt.get("status") == "0x1":
-        ledger.settle(charge, detail="Settled on chain (reconciled).")
-    elif receipt:
-        ledger.fail(charge, "Transaction reverted on chain (reconciled).")
-    elif (now - charge.created_at).total_seconds() > TX_VALIDITY_SECONDS:
-        ledger.fail(charge, "Transaction never included and now expired (reconciled).")
-    return Charge.objects.get(pk=charge.pk).state
+def _describe(error):
+    """An exception as a short phrase that is never empty ("ReadTimeout", not "ReadTimeout: ")."""
+    text = str(error).strip().rstrip(".")
+    name = type(error).__name__
+    return f"{name}: {text[:200]}" if text and text != name else name

@@ -1,0 +1,132 @@
+"""Budgets: the caps in force, what is left of them, and the atomic reservation a paid call needs.
+
+A cap is an admin's `BudgetCap` override, else the default in settings. Each scope a charge
+counts against has a `BudgetWindow` counter per period (the team per day, a person per month, a
+job for its life). `reserve` checks and reserves in one conditional UPDATE per window, so two
+calls racing for the last dollars can't both win.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from .models import BudgetCap, BudgetScope, BudgetWindow
+from .money import format_usd
+
+JOB_PERIOD = datetime.date(1970, 1, 1)  # a job's budget is for its whole life
+
+# Who can raise each cap, in the words a person reads when a cap stops them.
+RAISED_BY = {
+    BudgetScope.TEAM_DAY: "An admin can raise the team's daily cap under Admin → Budget caps.",
+    BudgetScope.USER_MONTH: "An admin can raise your monthly cap under Admin → Budget caps.",
+    BudgetScope.JOB: "An admin can raise the per-job cap under Admin → Budget caps.",
+}
+
+
+# Each cap as a person names it.
+CAP_NAMES = {
+    BudgetScope.TEAM_DAY: "the team's daily cap",
+    BudgetScope.USER_MONTH: "your monthly cap",
+    BudgetScope.JOB: "the per-job cap",
+}
+
+
+class BudgetExceeded(Exception):
+    """A cap would be broken by this charge: nothing was signed or paid."""
+
+    def __init__(self, scope, remaining, amount, headroom=0):
+        self.scope = scope
+        self.remaining = remaining
+        self.amount = amount
+        label = BudgetScope(scope).label.lower()
+        needs = f"this call costs {format_usd(amount)}"
+        if headroom:
+            needs += f" and its status checks need about {format_usd(headroom)} more"
+        super().__init__(f"Budget reached ({label}): {needs}, and {format_usd(remaining)} is left.")
+        self.raised_by = RAISED_BY[scope]
+
+
+@dataclass(frozen=True)
+class WindowKey:
+    scope: str
+    key: str
+    period_start: datetime.date
+
+
+def windows_for(user, job, when=None):
+    """The budget windows a charge by `user` for `job` at `when` counts against."""
+    day = timezone.localdate(when or timezone.now())
+    keys = [WindowKey(BudgetScope.TEAM_DAY, "team", day)]
+    if user is not None:
+        keys.append(WindowKey(BudgetScope.USER_MONTH, str(user.pk), day.replace(day=1)))
+    if job is not None:
+        keys.append(WindowKey(BudgetScope.JOB, str(job.pk), JOB_PERIOD))
+    return keys
+
+
+def cap_for(scope, user=None):
+    """The cap in force: an admin's override if there is one, else the setting."""
+    overrides = BudgetCap.objects.filter(scope=scope)
+    if scope == BudgetScope.USER_MONTH:
+        override = overrides.filter(user=user).first() or overrides.filter(user=None).first()
+    else:
+        override = overrides.filter(user=None).first()
+    if override is not None:
+        return override.cap
+    return {
+        BudgetScope.TEAM_DAY: settings.BUDGET_TEAM_DAILY,
+        BudgetScope.USER_MONTH: settings.BUDGET_USER_MONTHLY,
+        BudgetScope.JOB: settings.BUDGET_JOB,
+    }[scope]
+
+
+def remaining(user, job=None):
+    """What can still be spent by `user` (on `job`) right now: (base units, scope of the tightest cap).
+
+    Without a job this is for a job about to be launched, which its own per-job cap bounds too.
+    """
+    left = []
+    for key in windows_for(user, job):
+        window = BudgetWindow.objects.filter(
+            scope=key.scope, key=key.key, period_start=key.period_start
+        ).first()
+        cap = cap_for(key.scope, user)
+        used = (window.spent + window.reserved) if window else 0
+        left.append((max(cap - used, 0), key.scope))
+    if job is None:
+        left.append((cap_for(BudgetScope.JOB), BudgetScope.JOB))
+    return min(left)
+
+
+def reserve(user, job, amount, when, headroom=0):
+    """Reserve `amount` in every window `user`'s charge for `job` counts against, or raise.
+
+    `headroom` must fit as well but is not reserved: a launch needs room for the status checks
+    that will follow it. Call inside a transaction, so a refusal in one window undoes the others.
+    """
+    for key in windows_for(user, job, when):
+        cap = cap_for(key.scope, user)
+        window, _ = BudgetWindow.objects.get_or_create(
+            scope=key.scope, key=key.key, period_start=key.period_start, defaults={"cap": cap}
+        )
+        # The check and the reservation are one statement: no read-then-write race.
+        reserved = (
+            BudgetWindow.objects.filter(pk=window.pk)
+            .filter(spent__lte=cap - amount - headroom - F("reserved"))
+            .update(reserved=F("reserved") + amount, cap=cap)
+        )
+        if not reserved:
+            window.refresh_from_db()
+            left = max(cap - window.spent - window.reserved, 0)
+            raise BudgetExceeded(key.scope, left, amount, headroom)
+
+
+def release(user, job, amount, when, spent):
+    """Take a reservation back; `spent` says whether the money moved (it then counts as spent)."""
+    for key in windows_for(user, job, when):
+        BudgetWindow.objects.filter(scope=key.scope, key=key.key, period_start=key.period_start).update(
+            reserved=F("reserved") - amount, spent=F("spent") + (amount if spent else 0)
+        )

@@ -1,0 +1,28 @@
+"""The domain's tables, one module per part: jobs, the leads they find, the money ledger, the audit trail."""
+
+from .audit import AuditEvent
+from .jobs import (
+    ACTIVE_STATUSES,
+    RUNNING_STATUSES,
+    TERMINAL_STATUSES,
+    Hold,
+    JobStatus,
+    ResearchJob,
+)
+from .leads import Lead
+from .ledger import BudgetCap, BudgetScope, BudgetWindow, Charge
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "RUNNING_STATUSES",
+    "TERMINAL_STATUSES",
+    "AuditEvent",
+    "BudgetCap",
+    "BudgetScope",
+    "BudgetWindow",
+    "Charge",
+    "Hold",
+    "JobStatus",
+    "Lead",
+    "ResearchJob",
+]
