@@ -18,6 +18,7 @@ polled: `jobs.claim` only takes active ones. All times are seconds since the run
 """
 
 import datetime
+import math
 import statistics
 
 from django.conf import settings
@@ -46,10 +47,19 @@ def past_durations():
     return sorted((finished - started).total_seconds() for started, finished, *_ in _recent_runs())
 
 
-def typical_duration():
-    """Median duration of recent completed runs, or None before there are any."""
-    durations = past_durations()
-    return datetime.timedelta(seconds=statistics.median(durations)) if durations else None
+def expected_status_calls(limit):
+    """How many paid status calls a run of `limit` results is expected to need, pages included.
+
+    What nine in ten of the recent runs needed at most (POLL_EXPECTED_CHECKS before there are
+    any), plus one call per further page of results.
+    """
+    polls = sorted(
+        ResearchJob.objects.filter(status=JobStatus.COMPLETED, polls__gt=0)
+        .order_by("-finished_at")
+        .values_list("polls", flat=True)[:RECENT_RUNS]
+    )
+    checks = polls[int(0.9 * (len(polls) - 1))] if polls else settings.POLL_EXPECTED_CHECKS
+    return checks + max(math.ceil(int(limit) / settings.POLL_PAGE_SIZE) - 1, 0)
 
 
 def progress_line():

@@ -1,4 +1,4 @@
-"""django-q2 entry points. Thin: the work is in `research.jobs` and `research.payments`.
+"""django-q2 entry points. Thin: the work is in `research.jobs` and `research.wallet`.
 
 The schedule (a data migration) starts `poll_cycle` every minute. django-q2 schedules have
 whole-minute granularity, so one run keeps polling due jobs every POLL_TICK seconds for
@@ -7,44 +7,42 @@ overlapping (a slow cycle, a second worker, a second machine) is safe: each job 
 with a conditional UPDATE before it is polled.
 """
 
+import logging
 import time
-import uuid
 
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs, payments
-from .models import Charge
+from . import jobs, wallet
+
+log = logging.getLogger(__name__)
+
+# Charges younger than this are still being answered by the call that made them.
+RECONCILE_AFTER_SECONDS = 60
 
 
 def poll_cycle(seconds=None):
-    """Poll due jobs now and again until `seconds` have passed. Returns how many polls ran."""
+    """Reconcile open charges once, then poll due jobs now and again until `seconds` have passed.
+
+    Returns how many polls ran.
+    """
     seconds = settings.POLL_CYCLE_SECONDS if seconds is None else seconds
-    owner = uuid.uuid4().hex
     deadline = time.monotonic() + seconds
-    polled = jobs.poll_due_jobs(owner=owner)  # every cycle makes at least one full pass
-    while True:
-        reconcile_open_charges()
-        if time.monotonic() + settings.POLL_TICK > deadline:
-            return polled
+    reconcile_open_charges()
+    polled = jobs.poll_due_jobs()  # every cycle makes at least one full pass
+    while time.monotonic() + settings.POLL_TICK <= deadline:
         close_old_connections()
         time.sleep(settings.POLL_TICK)
         # The deadline stops new work, so the task ends well inside Q_CLUSTER["timeout"].
-        polled += jobs.poll_due_jobs(owner=owner, deadline=deadline)
+        polled += jobs.poll_due_jobs(deadline=deadline)
+    return polled
 
 
-def reconcile_open_charges(older_than_seconds=60):
-    """Look up, by transaction hash, charges whose outcome is still unknown."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = Charge.objects.filter(
-        state__in=[Charge.State.UNKNOWN, Charge.State.PENDING], created_at__lt=cutoff
-    )
-    for charge in stale[:20]:
-        try:
-            payments.reconcile(charge)
-        except Exception as error:  # the chain may be unreachable: try next cycle
-            Charge.objects.filter(pk=charge.pk).update(detail=f"Reconcile failed: {error}"[:2000])
+def reconcile_open_charges(older_than_seconds=RECONCILE_AFTER_SECONDS):
+    """Ask the chain about open charges; returns what changed. An unreachable chain waits a cycle."""
+    try:
+        results = wallet.reconcile_open(older_than_seconds=older_than_seconds, limit=50)
+    except wallet.ChainUnavailable as error:
+        log.warning("Reconciliation waits for the chain: %s", error)
+        return []
+    return [(charge, before, after) for charge, before, after in results if before != after]
