@@ -40,7 +40,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from research import clado, clock, jobs, payments  # noqa: E402
+from research import clado, clock, jobs, poller, wallet  # noqa: E402  # noqa: E402
 from research.models import Charge, JobStatus, ResearchJob  # noqa: E402
 from research.sandbox import Sandbox, SimulatedClock  # noqa: E402
 from research.sandbox import server as sandbox_server  # noqa: E402
@@ -112,11 +112,11 @@ def drive(planned, baselines, sim, sandbox, user, pool):
             p = pending.pop(0)
             sandbox.gateway.script(job_seconds=p["seconds"], results=p["results"])
             job = jobs.launch(jobs.create_job(user, f"bench job {p['nominal']} s", 1), user)
-            assert job.clado_job_id, job.message
+            assert job.clado_id, job.message
             p["job"] = job
-            p["finish"] = sandbox.gateway.jobs[job.clado_job_id].started + p["seconds"]
+            p["finish"] = sandbox.gateway.jobs[job.clado_id].started + p["seconds"]
             for baseline in baselines:
-                baseline.active[job.clado_job_id] = p
+                baseline.active[job.clado_id] = p
         jobs.poll_due_jobs(now=sim.aware())
         for baseline in baselines:
             baseline.tick(sim(), pool)
@@ -139,17 +139,17 @@ def run(jobs_per_duration, warmup, seed, trace=False):
         settings.TEMPO_RPC_URL = sandbox.rpc_url
         settings.SANDBOX_MODE = True
         settings.BUDGET_TEAM_DAILY = settings.BUDGET_USER_MONTHLY = settings.BUDGET_JOB = 10**15
-        sandbox.chain.fund(payments.payer_address(), 10**15)
+        sandbox.chain.fund(wallet.payer_address(), 10**15)
 
         traces = defaultdict(list)
         if trace:
-            original = jobs._apply_status
+            original = poller._apply_status
 
             def traced(job, page, now):
                 traces[job.pk].append(now.timestamp() - job.launched_at.timestamp())
                 return original(job, page, now)
 
-            jobs._apply_status = traced
+            poller._apply_status = traced
         # A fresh install has no past runs to learn from: these first jobs teach the poller and
         # are left out of the figures (their cold-start cost is printed separately).
         warm = plan(warmup, rng)
@@ -175,8 +175,8 @@ def report(planned, baselines):
         row["ours"].append(Charge.objects.filter(job=job, endpoint="deep-research-status").count())
         row["ours_delay"].append(job.finished_at.timestamp() - p["finish"])
         for b in baselines:
-            row[f"{b.interval}s"].append(b.calls[job.clado_job_id])
-            row[f"{b.interval}s_delay"].append(b.stored_at[job.clado_job_id] - p["finish"])
+            row[f"{b.interval}s"].append(b.calls[job.clado_id])
+            row[f"{b.interval}s_delay"].append(b.stored_at[job.clado_id] - p["finish"])
 
     def mean(values):
         return sum(values) / len(values)

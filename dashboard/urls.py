@@ -3,14 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from . import views
-
-# Staff only: where the money went, and the wallet it came from.
-spend_patterns = [
-    path("", views.spend_overview, name="overview"),
-    path("wallet/", views.wallet_status, name="wallet"),
-    path("wallet/reconcile/", views.wallet_reconcile, name="reconcile"),
-]
+from research.urls import spend_patterns
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="research:job_list"), name="home"),

@@ -11,9 +11,15 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import exports, spend
-from .models import AuditEvent, BudgetCap, Charge, Lead, ResearchJob, SpendWindow
+from . import exports, jobs, spend
+from .models import AuditEvent, BudgetCap, BudgetScope, BudgetWindow, Charge, Lead, ResearchJob
 from .money import format_usd, to_decimal
+
+
+def _job_number(text):
+    """A job number typed or put in the URL, or None: digits only, and small enough for the database."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 def _job_link(job_id):
@@ -24,10 +30,10 @@ def _job_link(job_id):
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyMixin:
     """Rows written by the app only: no one adds, edits or deletes them by hand."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -35,6 +41,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
 
 
 # --- The charge ledger --------------------------------------------------------------------
@@ -53,10 +63,10 @@ class JobFilter(admin.SimpleListFilter):
         return [(str(job.pk), f"#{job.pk} {job.query[:40]}") for job in jobs]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(job_id=int(value))
-        return queryset
+        number = _job_number(self.value())
+        if number is not None:
+            return queryset.filter(job_id=number)
+        return queryset.none() if self.value() else queryset
 
 
 @admin.register(Charge)
@@ -69,7 +79,7 @@ class ChargeAdmin(ReadOnlyAdmin):
         "endpoint",
         "state",
     )
-    search_fields = ("tx_hash", "job__clado_job_id", "=job__id")
+    search_fields = ("tx_hash", "job__clado_id", "=job__id")
     search_help_text = "A transaction hash, a Clado job id, or our job number."
     readonly_fields = [f.name for f in Charge._meta.fields]
     date_hierarchy = "created_at"
@@ -89,7 +99,8 @@ class ChargeAdmin(ReadOnlyAdmin):
         # A number is our job id and 0x… a transaction hash: don't also match digits inside hashes.
         term = search_term.strip()
         if term.isdigit():
-            return queryset.filter(job_id=int(term)), False
+            number = _job_number(term)
+            return (queryset.filter(job_id=number) if number is not None else queryset.none()), False
         if term.lower().startswith("0x"):
             return queryset.filter(tx_hash__istartswith=term), False
         return super().get_search_results(request, queryset, search_term)
@@ -134,24 +145,17 @@ class ChargeAdmin(ReadOnlyAdmin):
         return response
 
 
-class ChargeInline(admin.TabularInline):
+class ChargeInline(ReadOnlyMixin, admin.TabularInline):
     model = Charge
     fields = ("created_at", "user", "endpoint", "amount_display", "state", "tx_hash")
     readonly_fields = fields
     ordering = ("created_at", "id")
     extra = 0
-    can_delete = False
     show_change_link = True
 
     @admin.display(description="Amount")
     def amount_display(self, charge):
         return format_usd(charge.amount, charge.decimals)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- Jobs with their spend ----------------------------------------------------------------
@@ -166,7 +170,7 @@ def _usd_column(name, description):
 
 
 @admin.register(ResearchJob)
-class ResearchJobAdmin(admin.ModelAdmin):
+class ResearchJobAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "query",
@@ -186,7 +190,7 @@ class ResearchJobAdmin(admin.ModelAdmin):
         ("owner", admin.RelatedOnlyFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
     )
-    search_fields = ("query", "clado_job_id", "=id")
+    search_fields = ("query", "clado_id", "=id")
     readonly_fields = [f.name for f in ResearchJob._meta.fields]
     date_hierarchy = "created_at"
     inlines = [ChargeInline]
@@ -212,12 +216,6 @@ class ResearchJobAdmin(admin.ModelAdmin):
     def cost_per_lead(self, job):
         average = spend.per_unit(job.spent_total, job.leads_stored)
         return "—" if average is None else format_usd(average)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- Budgets ------------------------------------------------------------------------------
@@ -250,7 +248,7 @@ class BudgetCapForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         scope = cleaned.get("scope")
-        if cleaned.get("user") and scope and scope != SpendWindow.Scope.USER_MONTH:
+        if cleaned.get("user") and scope and scope != BudgetScope.USER_MONTH:
             self.add_error("user", "Only the per-person monthly cap is set per person.")
         if cleaned.get("cap_usd") is not None:
             self.instance.cap = int(cleaned["cap_usd"] * 10**6)  # exact: at most 6 decimals
@@ -268,15 +266,25 @@ class BudgetCapAdmin(admin.ModelAdmin):
     def who(self, cap):
         if cap.user:
             return cap.user
-        return "every person (default)" if cap.scope == SpendWindow.Scope.USER_MONTH else "the team"
+        return "every person (default)" if cap.scope == BudgetScope.USER_MONTH else "the team"
 
     @admin.display(description="Cap", ordering="cap")
     def cap_display(self, cap):
         return format_usd(cap.cap)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        resumed = jobs.resume_held()  # a raised cap takes effect now, not at the next budget retry
+        if resumed:
+            self.message_user(request, f"{resumed} job(s) paused by a budget cap will try again now.")
 
-@admin.register(SpendWindow)
-class SpendWindowAdmin(ReadOnlyAdmin):
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        jobs.resume_held()  # back to the default cap, which may be higher
+
+
+@admin.register(BudgetWindow)
+class BudgetWindowAdmin(ReadOnlyAdmin):
     """The budget counters: written only by the ledger, so they always match the charges."""
 
     list_display = (

@@ -1,9 +1,6 @@
 from django import forms
 
-from . import payments
-from .money import format_usd
-
-MAX_RESULTS = 1000
+from . import pricing
 
 
 class NewJobForm(forms.Form):
@@ -16,10 +13,10 @@ class NewJobForm(forms.Form):
     )
     limit = forms.IntegerField(
         label="Number of results",
-        min_value=1,
-        max_value=MAX_RESULTS,
-        initial=30,
-        help_text=f"1 to {MAX_RESULTS}. Clado often finds fewer than asked.",
+        min_value=pricing.MIN_RESULTS,
+        max_value=pricing.MAX_RESULTS,
+        initial=pricing.DEFAULT_RESULTS,
+        help_text=f"{pricing.MIN_RESULTS} to {pricing.MAX_RESULTS}. Clado often finds fewer than asked.",
     )
     company_urls = forms.CharField(
         label="Only people at these companies (optional)",
@@ -30,6 +27,8 @@ class NewJobForm(forms.Form):
     )
     # Makes a double click or a resubmitted form launch one job, not two.
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    # The second "yes" to launching a search the person ran recently (the relaunch guard).
+    again = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_query(self):
         query = self.cleaned_data["query"].strip()
@@ -39,6 +38,8 @@ class NewJobForm(forms.Form):
 
     def clean_company_urls(self):
         lines = [line.strip() for line in self.cleaned_data["company_urls"].splitlines() if line.strip()]
+        if len(lines) > 100:
+            raise forms.ValidationError("At most 100 company URLs.")
         validator = forms.URLField(assume_scheme="https")
         for line in lines:
             try:
@@ -47,14 +48,10 @@ class NewJobForm(forms.Form):
                 raise forms.ValidationError(f"Not a URL: {line[:100]}") from None
         return lines
 
-    @staticmethod
-    def price_of(limit):
-        """The launch price from our price table."""
-        return payments.table_price("deep-research", {"limit": limit})
-
-    def price_label(self):
-        return format_usd(self.price_of(self.cleaned_data["limit"]))
-
 
 class MoreResultsForm(forms.Form):
-    additional = forms.IntegerField(label="More results", min_value=1, max_value=MAX_RESULTS, initial=30)
+    additional = forms.IntegerField(
+        label="More results", min_value=pricing.MIN_RESULTS, max_value=pricing.MAX_RESULTS, initial=30
+    )
+    # The explicit yes to asking for more when the last run found fewer than asked.
+    confirmed = forms.BooleanField(required=False)

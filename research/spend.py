@@ -19,11 +19,11 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from . import ledger
-from .models import Charge, Lead, ResearchJob, SpendWindow
+from .budgets import cap_for
+from .models import BudgetScope, BudgetWindow, Charge, Lead, ResearchJob
 
 SETTLED = Q(state=Charge.State.SETTLED)
-UNCONFIRMED = Q(state__in=(Charge.State.PENDING, Charge.State.UNKNOWN))
+UNCONFIRMED = Q(state__in=Charge.OPEN_STATES)
 COUNTED = Q(state__in=Charge.COUNTED_STATES)
 STATUS_ENDPOINT = "deep-research-status"
 
@@ -264,7 +264,7 @@ def jobs_with_breakdown(jobs=None):
         spent_cancel=_job_sum(JOB_COUNTED & Q(charges__endpoint="deep-research-cancel")),
         spent_more=_job_sum(JOB_COUNTED & Q(charges__endpoint="deep-research-more")),
         spent_total=_job_sum(JOB_COUNTED),
-        spent_unconfirmed=_job_sum(Q(charges__state__in=(Charge.State.PENDING, Charge.State.UNKNOWN))),
+        spent_unconfirmed=_job_sum(Q(charges__state__in=Charge.OPEN_STATES)),
     )
 
 
@@ -282,14 +282,12 @@ def budgets(now=None):
         reserved = window.reserved if window else 0
         return {"label": label, "used": used, "unconfirmed": reserved, "cap": cap, "left": max(cap - used, 0)}
 
-    team = SpendWindow.objects.filter(
-        scope=SpendWindow.Scope.TEAM_DAY, key="team", period_start=today
-    ).first()
-    rows.append(row("Team, today", team, ledger.cap_for(SpendWindow.Scope.TEAM_DAY)))
-    windows = list(SpendWindow.objects.filter(scope=SpendWindow.Scope.USER_MONTH, period_start=month))
+    team = BudgetWindow.objects.filter(scope=BudgetScope.TEAM_DAY, key="team", period_start=today).first()
+    rows.append(row("Team, today", team, cap_for(BudgetScope.TEAM_DAY)))
+    windows = list(BudgetWindow.objects.filter(scope=BudgetScope.USER_MONTH, period_start=month))
     users = get_user_model().objects.in_bulk([int(w.key) for w in windows])
     for window in sorted(windows, key=lambda w: -(w.spent + w.reserved)):
         user = users.get(int(window.key))
         label = f"{user.get_username() if user else window.key}, this month"
-        rows.append(row(label, window, ledger.cap_for(SpendWindow.Scope.USER_MONTH, user)))
-    return {"rows": rows, "job_cap": ledger.cap_for(SpendWindow.Scope.JOB)}
+        rows.append(row(label, window, cap_for(BudgetScope.USER_MONTH, user)))
+    return {"rows": rows, "job_cap": cap_for(BudgetScope.JOB)}

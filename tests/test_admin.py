@@ -9,8 +9,8 @@ from django.contrib.admin import helpers
 from django.urls import reverse
 
 from research import jobs
-from research.models import AuditEvent, BudgetCap, Charge, SpendWindow
-from tests.test_spend import finish
+from research.models import AuditEvent, BudgetCap, BudgetWindow, Charge
+from tests.conftest import finish_and_poll
 from tests.workspace_data import stored_job
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,9 @@ LEDGER = reverse("admin:research_charge_changelist")
 @pytest.fixture
 def two_jobs(user, bob, clock, sandbox):
     """alice: launch, then the poll that finds 5 results; bob: launch and cancel."""
-    mine = finish(jobs.launch(jobs.create_job(user, "CTOs in Berlin [results=5]", 10), user), clock, sandbox)
+    mine = finish_and_poll(
+        jobs.launch(jobs.create_job(user, "CTOs in Berlin [results=5]", 10), user), clock, sandbox
+    )
     theirs = jobs.launch(jobs.create_job(bob, "CFOs in Lisbon [seconds=600]", 20), bob)
     jobs.cancel(theirs, bob)
     return mine, theirs
@@ -123,13 +125,13 @@ def test_jobs_show_their_spend_broken_down_and_the_cost_per_lead(staff_client, t
 
 def test_admins_edit_caps_in_dollars(staff_client, user):
     add = reverse("admin:research_budgetcap_add")
-    staff_client.post(add, {"scope": SpendWindow.Scope.USER_MONTH, "user": user.pk, "cap_usd": "12.50"})
-    staff_client.post(add, {"scope": SpendWindow.Scope.TEAM_DAY, "user": "", "cap_usd": "0.25"})
+    staff_client.post(add, {"scope": BudgetWindow.Scope.USER_MONTH, "user": user.pk, "cap_usd": "12.50"})
+    staff_client.post(add, {"scope": BudgetWindow.Scope.TEAM_DAY, "user": "", "cap_usd": "0.25"})
     assert dict(BudgetCap.objects.values_list("scope", "cap")) == {
-        SpendWindow.Scope.USER_MONTH: 12_500_000,
-        SpendWindow.Scope.TEAM_DAY: 250_000,
+        BudgetWindow.Scope.USER_MONTH: 12_500_000,
+        BudgetWindow.Scope.TEAM_DAY: 250_000,
     }
-    cap = BudgetCap.objects.get(scope=SpendWindow.Scope.USER_MONTH)
+    cap = BudgetCap.objects.get(scope=BudgetWindow.Scope.USER_MONTH)
     assert (
         staff_client.get(reverse("admin:research_budgetcap_change", args=[cap.pk]))
         .context["adminform"]
@@ -138,18 +140,18 @@ def test_admins_edit_caps_in_dollars(staff_client, user):
     )
 
     second_team_cap = staff_client.post(
-        add, {"scope": SpendWindow.Scope.TEAM_DAY, "user": "", "cap_usd": "9"}
+        add, {"scope": BudgetWindow.Scope.TEAM_DAY, "user": "", "cap_usd": "9"}
     )
     assert second_team_cap.status_code == 200 and second_team_cap.context["adminform"].form.errors
     team_cap_for_one_person = staff_client.post(
-        add, {"scope": SpendWindow.Scope.JOB, "user": user.pk, "cap_usd": "9"}
+        add, {"scope": BudgetWindow.Scope.JOB, "user": user.pk, "cap_usd": "9"}
     )
     assert "user" in team_cap_for_one_person.context["adminform"].form.errors
     assert BudgetCap.objects.count() == 2
 
 
 def test_every_paid_action_leaves_an_audit_event_filterable_in_the_admin(staff_client, user, clock, sandbox):
-    job = finish(
+    job = finish_and_poll(
         jobs.launch(jobs.create_job(user, "Designers in Porto [results=3]", 3), user), clock, sandbox
     )
     jobs.more(job, user, 2)

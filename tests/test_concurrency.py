@@ -13,22 +13,21 @@ from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
+from research import claims, jobs, poller
 from research import clock as app_clock
-from research import jobs
 from research.models import Charge, JobStatus, Lead, ResearchJob
-from tests.test_poller import (  # noqa: F401 (fixtures)
+from tests.conftest import (
     advance_to,
     assert_ledger_matches_chain,
     cap_jobs_at,
     finish,
-    sim_now,
+    side_by_side,
     start,
     status_calls,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sim_now")]
 
 
 @pytest.fixture
@@ -59,37 +58,13 @@ def in_flight(sandbox, monkeypatch):
     return most
 
 
-def side_by_side(*calls):
-    """Run the calls in threads released at the same instant; return their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-    errors = []
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:  # surfaced below, in the test's thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
-    return results
-
-
 def test_two_poll_cycles_at_once_poll_each_job_once_and_store_each_lead_once(user, sandbox, clock, in_flight):
     started = [start(user, sandbox, seconds=30, results=150) for _ in range(6)]
     for job in started:
         finish(job, clock, sandbox)
     ResearchJob.objects.update(next_poll_at=app_clock.now())
 
-    polled = side_by_side(lambda: jobs.poll_due_jobs(owner="worker-a"), lambda: jobs.poll_due_jobs(owner="b"))
+    polled = side_by_side(lambda: jobs.poll_due_jobs(), lambda: jobs.poll_due_jobs())
 
     assert sum(polled) == 6, "each due job is claimed by exactly one of the two"
     assert set(in_flight.values()) == {1}, "never two status calls for one job at once"
@@ -99,7 +74,7 @@ def test_two_poll_cycles_at_once_poll_each_job_once_and_store_each_lead_once(use
         assert status_calls(job) == 2  # page 1 and page 2: paid once each
         assert job.leads_stored == 150 == Lead.objects.filter(job=job).count()
         assert Lead.objects.filter(job=job).values("profile_id").distinct().count() == 150
-        assert job.lease_owner == "" and job.lease_until is None
+        assert job.lease_token == "" and job.lease_until is None
     assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
@@ -111,7 +86,7 @@ def test_refresh_now_while_the_poller_holds_the_job_pays_nothing_extra(user, san
     polled, refreshed = side_by_side(lambda: jobs.poll_due_jobs(), lambda: jobs.refresh(job, user))
 
     assert (polled, refreshed) in ((1, False), (0, True))
-    assert in_flight[job.clado_job_id] == 1 and status_calls(job) == 2
+    assert in_flight[job.clado_id] == 1 and status_calls(job) == 2
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED and job.leads_stored == 150
 
@@ -119,28 +94,28 @@ def test_refresh_now_while_the_poller_holds_the_job_pays_nothing_extra(user, san
 def test_a_lease_is_exclusive_until_it_expires_and_then_another_poller_takes_over(user, sandbox, clock):
     job = start(user, sandbox, seconds=120)
     now = job.next_poll_at
-    assert jobs.claim(job.pk, "worker-a", now)
-    assert not jobs.claim(job.pk, "worker-b", now)
+    assert poller.claim(job.pk, "worker-a", now)
+    assert not poller.claim(job.pk, "worker-b", now)
     assert jobs.due_job_ids(now) == []
 
     later = now + datetime.timedelta(seconds=django_settings.POLL_LEASE_SECONDS + 1)
-    assert jobs.claim(job.pk, "worker-b", later), "a dead worker's lease is reclaimed"
-    jobs.release(job.pk, "worker-a")  # the first worker wakes up late: it can't free b's lease
+    assert poller.claim(job.pk, "worker-b", later), "a dead worker's lease is reclaimed"
+    claims.release(job.pk, "worker-a")  # the first worker wakes up late: it can't free b's lease
     job.refresh_from_db()
-    assert job.lease_owner == "worker-b"
+    assert job.lease_token == "worker-b"
 
 
 def test_a_job_whose_worker_died_mid_poll_is_polled_once_the_lease_expires(user, sandbox, clock):
     job = start(user, sandbox, seconds=30, results=5)
     finish(job, clock, sandbox)
     advance_to(clock, job.next_poll_at)
-    assert jobs.claim(job.pk, "dead-worker", app_clock.now())
+    assert poller.claim(job.pk, "dead-worker", app_clock.now())
     assert jobs.poll_due_jobs() == 0 and status_calls(job) == 0
 
     clock.advance(django_settings.POLL_LEASE_SECONDS + 1)
     assert jobs.poll_due_jobs() == 1
     job.refresh_from_db()
-    assert job.status == JobStatus.COMPLETED and job.leads_stored == 5 and job.lease_owner == ""
+    assert job.status == JobStatus.COMPLETED and job.leads_stored == 5 and job.lease_token == ""
 
 
 def test_two_cycles_retrying_a_budget_paused_launch_launch_it_once(user, sandbox, clock):
@@ -151,7 +126,7 @@ def test_two_cycles_retrying_a_budget_paused_launch_launch_it_once(user, sandbox
     clock.advance(django_settings.POLL_BUDGET_RETRY)
     sandbox.gateway.script(job_seconds=60, results=10)
 
-    side_by_side(lambda: jobs.poll_due_jobs(owner="a"), lambda: jobs.poll_due_jobs(owner="b"))
+    side_by_side(lambda: jobs.poll_due_jobs(), lambda: jobs.poll_due_jobs())
 
     job.refresh_from_db()
     assert job.status == JobStatus.PENDING

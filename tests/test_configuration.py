@@ -37,8 +37,8 @@ def test_a_bad_number_in_the_environment_fails_loudly():
 
 def test_sandbox_mode_needs_nothing_and_pays_from_a_throwaway_key():
     result = run_django(
-        "from django.conf import settings; from research import payments\n"
-        "print(settings.SANDBOX_MODE, settings.CLADO_MPP_URL, payments.payer_address())"
+        "from django.conf import settings; from research import wallet\n"
+        "print(settings.SANDBOX_MODE, settings.CLADO_MPP_URL, wallet.payer_address())"
     )
     assert result.returncode == 0, result.stderr
     sandbox, url, address = result.stdout.split()
@@ -50,7 +50,7 @@ def test_the_wallet_key_is_not_a_setting_and_not_in_any_settings_dump(tmp_path):
     key_file.write_text(SECRET + "\n")
     result = run_django(
         "from django.core.management import call_command; call_command('diffsettings', '--all')\n"
-        "from research import payments; print(payments.payer_address())",
+        "from research import wallet; print(wallet.payer_address())",
         CLADO_MPP_URL="https://gateway.example",
         TEMPO_RPC_URL="https://rpc.example",
         TEMPO_PRIVATE_KEY_FILE=str(key_file),

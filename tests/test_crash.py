@@ -14,7 +14,7 @@ import time
 import pytest
 
 from research import clock as app_clock
-from research import jobs, payments
+from research import jobs, wallet
 from research.models import Charge, JobStatus, ResearchJob
 from tests.conftest import transfers_by_hash
 from tests.test_worker import ROOT, worker_env
@@ -68,6 +68,6 @@ def test_a_launch_killed_mid_payment_ends_in_error_and_its_charge_is_reconciled(
     job.refresh_from_db()
     assert job.status == JobStatus.ERROR and job.message == jobs.INTERRUPTED_LAUNCH
 
-    assert payments.reconcile(charge) == Charge.State.SETTLED
+    assert wallet.reconcile(charge) == Charge.State.SETTLED
     assert Charge.objects.count() == 1, "nothing was paid twice"
     assert transfers_by_hash(sandbox)[charge.tx_hash].amount == charge.amount == 53_000

@@ -14,16 +14,15 @@ from django.conf import settings as django_settings
 from research import clock as app_clock
 from research import jobs, polling, tasks
 from research.models import AuditEvent, Charge, JobStatus
-from tests.test_poller import (  # noqa: F401 (fixtures)
+from tests.conftest import (
     advance_to,
     assert_ledger_matches_chain,
     finish,
-    sim_now,
     start,
     status_calls,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
 
 
 @pytest.fixture(autouse=True)
@@ -168,7 +167,7 @@ def test_a_rate_limit_waits_as_long_as_the_gateway_asks_and_costs_nothing(finish
 
 def test_a_job_the_gateway_does_not_know_ends_in_error_after_bounded_paid_tries(user, sandbox, clock):
     job = start(user, sandbox, seconds=30, results=5)
-    type(job).objects.filter(pk=job.pk).update(clado_job_id="6d1c7a52-0000-4000-8000-000000000000")
+    type(job).objects.filter(pk=job.pk).update(clado_id="6d1c7a52-0000-4000-8000-000000000000")
     job = poll(job, clock)
     assert retried_later(job, 1) and job.message.endswith("Not found: Job not found.")
     job = poll(job, clock)
@@ -192,25 +191,22 @@ def test_an_unpaid_404_from_the_gateway_is_retried_like_any_hiccup(finished_job,
 @pytest.mark.parametrize(
     ("fault", "words"),
     [
-        ("overprice", "The gateway asked $0.03 (we expect at most $0.003"),
-        ("wrong_recipient", "0x000000000000000000000000000000000000dEaD"),
-        ("wrong_currency", "0x20c0000000000000000000000000000000000000"),
+        ("overprice", "The gateway asked $0.03, more than the $0.003 deep-research-status should cost."),
+        ("wrong_recipient", "unexpected recipient (0x000000000000000000000000000000000000dEaD)"),
+        ("wrong_currency", "unexpected currency (0x20c0000000000000000000000000000000000000)"),
     ],
 )
-def test_a_price_the_wallet_refuses_is_never_paid_and_ends_the_job_after_bounded_tries(
+def test_a_price_the_wallet_refuses_is_never_paid_and_ends_the_job_at_once_with_its_reason(
     finished_job, sandbox, clock, settings, fault, words
 ):
     settings.MPP_CURRENCIES = [django_settings.USDC_E]  # pathUSD is then a wrong currency
-    sandbox.gateway.inject("deep-research-status", fault, times=3)
+    sandbox.gateway.inject("deep-research-status", fault)
     job = poll(finished_job)
-    assert retried_later(job, 1) and words in job.message
-    job = poll(job, clock)
-    job = poll(job, clock)
-    assert job.status == JobStatus.ERROR
-    assert job.message.startswith("Stopped after 3 failed status calls in a row:")
+    assert job.status == JobStatus.ERROR and job.next_poll_at is None
+    assert job.message.startswith("Stopped: The gateway asked")
     assert words in job.message and job.message.endswith("Nothing was paid.")
     assert status_calls(job) == 0
-    assert AuditEvent.objects.filter(job=job, action=AuditEvent.Action.REFUSED).count() == 3
+    assert AuditEvent.objects.filter(job=job, action=AuditEvent.Action.REFUSED).count() == 1
     assert_ledger_matches_chain(sandbox, Charge.objects.filter(job=job))
 
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from research import ledger, payments
-from research.models import Charge, SpendWindow
+from research import budgets, payments, pricing, wallet
+from research.models import BudgetWindow, Charge
 from tests.conftest import transfers_by_hash
 
 STATUS = {"jobId": "no-such-job", "page": 1, "page_size": 100}
@@ -27,10 +27,10 @@ def test_a_paid_call_is_settled_from_the_receipt_and_matches_the_chain(user, san
     assert response.ok and response.charge.pk == charge.pk
     assert charge.state == Charge.State.SETTLED and charge.settled_at is not None
     assert (charge.amount, charge.decimals, charge.chain_id) == (33_000, 6, 4217)
-    assert charge.payer == payments.payer_address()
+    assert charge.payer == wallet.payer_address()
     transfer = transfers_by_hash(sandbox)[charge.tx_hash]
     assert (transfer.amount, transfer.sender.lower()) == (33_000, charge.payer.lower())
-    team_day = SpendWindow.objects.get(scope=SpendWindow.Scope.TEAM_DAY)
+    team_day = BudgetWindow.objects.get(scope=BudgetWindow.Scope.TEAM_DAY)
     assert (team_day.spent, team_day.reserved) == (33_000, 0)
 
 
@@ -53,12 +53,12 @@ def test_a_call_that_would_break_a_cap_pays_nothing(user, sandbox, settings):
     settings.BUDGET_USER_MONTHLY = 20_000  # $0.02: a status call fits, a launch of 3 does not
     transfers_before = len(sandbox.chain.transfers)
 
-    with pytest.raises(ledger.BudgetExceeded, match="Budget reached"):
+    with pytest.raises(budgets.BudgetExceeded, match="Budget reached"):
         payments.paid_post("deep-research", {"query": "CMOs in Oslo", "limit": 3}, user=user)
 
     assert not Charge.objects.exists()
     assert len(sandbox.chain.transfers) == transfers_before
-    assert not SpendWindow.objects.filter(reserved__gt=0).exists()
+    assert not BudgetWindow.objects.filter(reserved__gt=0).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -92,8 +92,8 @@ def test_the_ledger_row_exists_before_the_gateway_answers_and_a_lost_answer_is_r
     assert charge.state == Charge.State.UNKNOWN
     assert Charge.objects.count() == 1, "never re-paid blindly"
 
-    assert payments.reconcile(charge) == Charge.State.SETTLED
-    team_day = SpendWindow.objects.get(scope=SpendWindow.Scope.TEAM_DAY)
+    assert wallet.reconcile(charge) == Charge.State.SETTLED
+    team_day = BudgetWindow.objects.get(scope=BudgetWindow.Scope.TEAM_DAY)
     assert (team_day.spent, team_day.reserved) == (3_000, 0)
 
 
@@ -108,7 +108,7 @@ def test_a_5xx_after_paying_leaves_the_charge_unknown_until_the_chain_says_other
     assert response.status_code == 500
     charge = Charge.objects.get()
     assert charge.state == Charge.State.UNKNOWN
-    assert payments.reconcile(charge) == Charge.State.SETTLED
+    assert wallet.reconcile(charge) == Charge.State.SETTLED
     assert transfers_by_hash(sandbox)[charge.tx_hash].amount == charge.amount
 
 
@@ -129,13 +129,13 @@ def test_a_charge_whose_transaction_never_reached_the_chain_fails_once_it_has_ex
     )
     from datetime import timedelta
 
-    later = charge.created_at + timedelta(seconds=payments.TX_VALIDITY_SECONDS + 1)
-    assert payments.reconcile(charge, now=charge.created_at) == Charge.State.UNKNOWN
-    assert payments.reconcile(charge, now=later) == Charge.State.FAILED
+    later = charge.created_at + timedelta(seconds=wallet.TX_VALIDITY_SECONDS + 1)
+    assert wallet.reconcile(charge, now=charge.created_at) == Charge.State.UNKNOWN
+    assert wallet.reconcile(charge, now=later) == Charge.State.FAILED
 
 
 def test_prices_come_from_our_own_table():
-    assert payments.table_price("deep-research", {"limit": 40}) == 403_000
-    assert payments.table_price("deep-research-status", {}) == 3_000
-    assert payments.price_ceiling("deep-research-status", {}) == 3_000, "flat prices get no tolerance"
-    assert payments.price_ceiling("deep-research", {"limit": 40}) == 443_300
+    assert pricing.table_price("deep-research", {"limit": 40}) == 403_000
+    assert pricing.table_price("deep-research-status", {}) == 3_000
+    assert pricing.price_ceiling("deep-research-status", {}) == 3_000, "flat prices get no tolerance"
+    assert pricing.price_ceiling("deep-research", {"limit": 40}) == 443_300

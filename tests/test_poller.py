@@ -11,86 +11,21 @@ from django.conf import settings as django_settings
 from django_q.models import Schedule
 
 from research import clock as app_clock
-from research import jobs, polling, tasks
+from research import ingest, jobs, poller, polling, tasks
 from research.clado import StatusPage
-from research.models import AuditEvent, BudgetCap, Charge, JobStatus, Lead, ResearchJob, SpendWindow
-from tests.conftest import transfers_by_hash
+from research.models import AuditEvent, Charge, JobStatus, Lead, ResearchJob
+from tests.conftest import (
+    advance_to,
+    assert_ledger_matches_chain,
+    cap_jobs_at,
+    finish,
+    past_run,
+    start,
+    status_calls,
+    when_due,
+)
 
-pytestmark = pytest.mark.django_db
-
-
-# --- Helpers shared with test_faults.py and test_concurrency.py ----------------------------
-
-
-@pytest.fixture(autouse=True)
-def sim_now(clock, sandbox):
-    """The app takes its time from the sandbox's clock; no fault outlives its test."""
-    sandbox.gateway.clear_faults()
-    with app_clock.use(lambda: datetime.datetime.fromtimestamp(clock(), datetime.UTC)):
-        yield app_clock.now
-    sandbox.gateway.clear_faults()
-
-
-def start(user, sandbox, *, seconds=60, results=30):
-    """A launched job whose duration and result count the sandbox is told in advance."""
-    sandbox.gateway.script(job_seconds=seconds, results=results)
-    job = jobs.launch(jobs.create_job(user, "Heads of sales in Berlin", max(results, 1)), user)
-    assert job.status == JobStatus.PENDING, job.message
-    return job
-
-
-def when_due(job):
-    """Move time to the job's next scheduled poll."""
-    job.refresh_from_db()
-    return job.next_poll_at
-
-
-def advance_to(clock, moment):
-    clock.advance(max((moment - app_clock.now()).total_seconds(), 0))
-
-
-def status_calls(job):
-    return Charge.objects.filter(job=job, endpoint="deep-research-status").count()
-
-
-def finish(job, clock, sandbox):
-    """Let the sandbox job run past its end."""
-    remote = sandbox.gateway.jobs[job.clado_job_id]
-    clock.advance(max(remote.started + remote.duration - clock(), 0) + 1)
-
-
-def past_run(user, seconds, *, eta=None, fraction=None):
-    """A completed run in the history the policy learns from (no calls, no money)."""
-    now = app_clock.now()
-    return ResearchJob.objects.create(
-        owner=user,
-        query="past",
-        limit=10,
-        status=JobStatus.COMPLETED,
-        launched_at=now - datetime.timedelta(seconds=seconds),
-        run_started_at=now - datetime.timedelta(seconds=seconds),
-        finished_at=now,
-        search_eta=eta,
-        search_fraction=fraction,
-    )
-
-
-def assert_ledger_matches_chain(sandbox, charges):
-    """Every settled charge is one transfer on chain, to the base unit; every failed one is none."""
-    on_chain = transfers_by_hash(sandbox)
-    for charge in charges:
-        charge.refresh_from_db()
-        transfer = on_chain.get((charge.tx_hash or "").lower())
-        if charge.state == Charge.State.SETTLED:
-            assert transfer is not None, charge
-            assert (transfer.amount, transfer.currency.lower(), transfer.recipient.lower()) == (
-                charge.amount,
-                charge.currency.lower(),
-                charge.recipient.lower(),
-            )
-            assert transfer.sender.lower() == charge.payer.lower()
-        else:
-            assert charge.state == Charge.State.FAILED and transfer is None, charge
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
 
 
 # --- When to poll ----------------------------------------------------------------------------
@@ -173,7 +108,7 @@ def test_a_terminal_job_is_never_polled(user, sandbox, clock):
     ResearchJob.objects.filter(pk=job.pk).update(next_poll_at=app_clock.now())  # a stray schedule
     clock.advance(60)
     assert jobs.poll_due_jobs() == 0
-    assert not jobs.claim(job.pk, "someone", app_clock.now(), due_only=False)
+    assert not poller.claim(job.pk, "someone", app_clock.now(), due_only=False)
     assert status_calls(job) == 1
 
 
@@ -218,9 +153,9 @@ def test_a_repeated_or_overlapping_page_stores_nothing_twice_and_counts_agree(us
         results = [{"profile": {"id": str(i), "name": f"Person {i}"}} for i in range(first, first + count)]
         return StatusPage(status="completed", results=results, page=number)
 
-    jobs.ingest(job, page(0, 100, 1))
-    jobs.ingest(job, page(0, 100, 1))  # the same page again
-    jobs.ingest(job, page(50, 100, 1))  # an overlapping one
+    ingest.store_page(job, page(0, 100, 1))
+    ingest.store_page(job, page(0, 100, 1))  # the same page again
+    ingest.store_page(job, page(50, 100, 1))  # an overlapping one
     assert Lead.objects.filter(job=job).count() == 150 == job.leads_stored
     job.refresh_from_db()
     assert job.leads_stored == 150
@@ -229,17 +164,12 @@ def test_a_repeated_or_overlapping_page_stores_nothing_twice_and_counts_agree(us
 # --- Budgets -------------------------------------------------------------------------------
 
 
-def cap_jobs_at(amount):
-    BudgetCap.objects.update_or_create(scope=SpendWindow.Scope.JOB, user=None, defaults={"cap": amount})
-    SpendWindow.objects.filter(scope=SpendWindow.Scope.JOB).update(cap=amount)
-
-
 def test_a_launch_the_budget_refuses_waits_says_why_and_launches_by_itself_when_the_cap_allows(
     user, sandbox, clock
 ):
     cap_jobs_at(1_000)  # less than any launch costs
     job = jobs.launch(jobs.create_job(user, "CTOs in Oslo", 10), user)
-    assert job.status == JobStatus.NEW and job.clado_job_id is None
+    assert job.status == JobStatus.NEW and job.clado_id is None
     assert "Waiting for budget" in job.message and "Nothing was paid" in job.message
     assert job.next_poll_at == app_clock.now() + datetime.timedelta(seconds=django_settings.POLL_BUDGET_RETRY)
     assert not Charge.objects.filter(job=job).exists()
@@ -254,7 +184,7 @@ def test_a_launch_the_budget_refuses_waits_says_why_and_launches_by_itself_when_
     sandbox.gateway.script(job_seconds=60, results=10)
     jobs.poll_due_jobs()
     job.refresh_from_db()
-    assert job.status == JobStatus.PENDING and job.clado_job_id
+    assert job.status == JobStatus.PENDING and job.clado_id
     assert list(Charge.objects.filter(job=job).values_list("endpoint", "state")) == [
         ("deep-research", "settled")
     ]
@@ -331,7 +261,7 @@ def test_more_results_resume_polling_and_the_new_leads_are_stored(user, sandbox,
     more = Charge.objects.get(job=job, endpoint="deep-research-more")
     assert (more.amount, more.state) == (10_000 * 30 + 3_000, Charge.State.SETTLED)
 
-    added = sandbox.gateway.jobs[job.clado_job_id].extensions[0]
+    added = sandbox.gateway.jobs[job.clado_id].extensions[0]
     clock.advance(added.duration + 1)
     while job.is_active:
         advance_to(clock, when_due(job))
@@ -351,7 +281,7 @@ def test_more_on_an_unfinished_job_is_refused_with_a_clear_message(user, sandbox
 
     # The stored state says completed but Clado says otherwise: the gateway answers 409.
     ResearchJob.objects.filter(pk=job.pk).update(status=JobStatus.COMPLETED)
-    message = jobs.more(job, user, 10)
+    message = jobs.more(job, user, 10, confirmed=True)  # it found 0 of 30: asked to confirm
     assert message == (
         "No more results: Cannot request more results: job is pending. The call was paid ($0.103)."
     )

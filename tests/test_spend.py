@@ -9,28 +9,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from research import jobs, payments, spend
-from research.models import Charge, ResearchJob
+from research import jobs, spend
+from research.models import Charge
 from research.money import format_usd
+from tests.conftest import finish_and_poll, our_transfers
 
 pytestmark = pytest.mark.django_db
 
 STATUS = "deep-research-status"
-
-
-def finish(job, clock, sandbox):
-    """Let the sandbox job finish, then run one poll cycle (status call plus result pages)."""
-    clock.advance(sandbox.gateway.jobs[job.clado_job_id].duration + 1)
-    ResearchJob.objects.filter(pk=job.pk).update(next_poll_at=timezone.now())
-    jobs.poll_due_jobs()
-    job.refresh_from_db()
-    return job
-
-
-def our_transfers(sandbox, since):
-    """What the chain recorded from our wallet since transfer number `since`."""
-    payer = payments.payer_address().lower()
-    return [t for t in sandbox.chain.transfers[since:] if t.sender.lower() == payer]
 
 
 @pytest.fixture
@@ -38,7 +24,7 @@ def paid_month(user, bob, clock, sandbox):
     """A month of real payments: two people, launches, polls, result pages, a cancel, and one
     launch paid but never answered (left *unknown*). Returns the chain's transfers from our payer."""
     since = len(sandbox.chain.transfers)
-    finish(
+    finish_and_poll(
         jobs.launch(jobs.create_job(user, "VPs of sales in Berlin [results=150]", 150), user), clock, sandbox
     )
     job = jobs.launch(jobs.create_job(bob, "CFOs in Lisbon [seconds=600]", 10), bob)

@@ -20,7 +20,7 @@ def launch_from_form(client, query, limit):
 
 
 def run_to_completion(job, clock, sandbox):
-    clock.advance(sandbox.gateway.jobs[job.clado_job_id].duration + 1)
+    clock.advance(sandbox.gateway.jobs[job.clado_id].duration + 1)
     ResearchJob.objects.filter(pk=job.pk).update(next_poll_at=job.created_at)
     assert jobs.poll_due_jobs() == 1
     job.refresh_from_db()
@@ -34,7 +34,7 @@ def test_a_salesperson_launches_a_job_watches_it_finish_and_downloads_the_profil
 
     job = ResearchJob.objects.get()
     assert response.status_code == 302 and response.url == job.get_absolute_url()
-    assert job.status == JobStatus.PENDING and job.clado_job_id
+    assert job.status == JobStatus.PENDING and job.clado_id
     launch = Charge.objects.get(endpoint="deep-research")
     assert (launch.state, launch.amount, launch.user, launch.job) == (
         "settled",
@@ -127,7 +127,7 @@ def test_pages_need_a_login(client):
 def test_looking_at_pages_spends_nothing(logged_in, user):
     job = jobs.launch(jobs.create_job(user, "Sales engineers in Madrid", 5), user)
     spent = Charge.objects.count()
-    for name in ("research:job_detail", "research:job_progress", "research:job_results"):
+    for name in ("research:job_detail", "research:job_progress"):
         assert logged_in.get(reverse(name, args=[job.pk])).status_code == 200
     assert logged_in.get(reverse("research:job_list")).status_code == 200
     assert Charge.objects.count() == spent

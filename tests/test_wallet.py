@@ -8,8 +8,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from research import jobs, payments, wallet
-from research.models import AuditEvent, Charge, SpendWindow
+from research import jobs, wallet
+from research.models import AuditEvent, BudgetWindow, Charge
 from tests.conftest import transfers_by_hash
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def unknown_launch(user, sandbox):
 
 
 def test_the_wallet_page_shows_the_address_and_the_balance_on_chain(staff_client, user, sandbox):
-    address = payments.payer_address()
+    address = wallet.payer_address()
     before = sandbox.chain.balance_of(settings.USDC_E, address)
     job = jobs.launch(jobs.create_job(user, "CFOs in Vienna", 10), user)
     charge = job.charges.get()
@@ -45,7 +45,7 @@ def test_an_unknown_charge_shows_its_chain_status_and_an_admin_reconciles_it(
     page = staff_client.get(reverse("spend:wallet"))
     [shown] = page.context["open_charges"]
     assert (shown.pk, shown.chain_status) == (unknown_launch.pk, "settled on chain")
-    window = SpendWindow.objects.get(scope=SpendWindow.Scope.TEAM_DAY)
+    window = BudgetWindow.objects.get(scope=BudgetWindow.Scope.TEAM_DAY)
     assert (window.spent, window.reserved) == (0, unknown_launch.amount)  # reserved until known
 
     response = staff_client.post(reverse("spend:reconcile"), {"charge": unknown_launch.pk}, follow=True)
@@ -85,7 +85,7 @@ def test_only_staff_reconcile_and_only_by_post(logged_in, staff, unknown_launch)
 
 
 def test_the_private_key_never_shows_on_the_staff_pages_or_in_the_logs(staff_client, unknown_launch, caplog):
-    key = payments._private_key().lower().removeprefix("0x")
+    key = wallet._private_key().lower().removeprefix("0x")
     with caplog.at_level(logging.DEBUG):
         pages = [
             staff_client.get(reverse("spend:wallet")),

@@ -63,7 +63,7 @@ def test_worker_processes_poll_due_jobs_through_the_broker(user, clock, sandbox,
     if broker == "redis" and not redis_available():
         pytest.skip(f"no Redis at {REDIS_URL}")
     job = jobs.launch(jobs.create_job(user, "Founders in Tallinn [results=120]", 120), user)
-    clock.advance(sandbox.gateway.jobs[job.clado_job_id].duration + 1)
+    clock.advance(sandbox.gateway.jobs[job.clado_id].duration + 1)
     ResearchJob.objects.filter(pk=job.pk).update(next_poll_at=job.created_at)
     env = worker_env(sandbox, broker)
 

@@ -102,12 +102,12 @@ def test_a_launch_over_the_budget_left_is_refused_before_anything_is_created(log
         reverse("research:job_new"), {"query": "CFOs in Lisbon", "limit": 200, "idempotency_key": key}
     )
     assert response.status_code == 200
-    assert "more than your budget has left ($1.00)" in response.content.decode()
+    assert "more than your monthly cap leaves ($1.00)" in response.content.decode()
     assert not ResearchJob.objects.exists() and not Charge.objects.exists()
 
 
 def test_a_resubmitted_form_leads_to_its_job_even_once_the_budget_is_spent(logged_in, settings):
-    settings.BUDGET_USER_MONTHLY = 60_000  # $0.06: enough for one launch of 5 results
+    settings.BUDGET_USER_MONTHLY = 80_000  # $0.08: one launch of 5 results and its status checks
     key = logged_in.get(reverse("research:job_new")).context["form"].initial["idempotency_key"]
     data = {"query": "CFOs in Lisbon", "limit": 5, "idempotency_key": key}
     first = logged_in.post(reverse("research:job_new"), data)

@@ -19,7 +19,7 @@ def stored_job(owner, query="Heads of sales in Berlin", count=30, status=JobStat
     now = timezone.now()
     defaults = {
         "limit": max(count, 1),
-        "clado_job_id": uuid.uuid4().hex,
+        "clado_id": uuid.uuid4().hex,
         "launched_at": now - datetime.timedelta(minutes=3, seconds=12),
         "finished_at": now if status in TERMINAL_STATUSES else None,
     }

@@ -1,5 +1,6 @@
 from django import template
 
+from research.leads import answer_of
 from research.money import format_usd
 
 register = template.Library()
@@ -31,9 +32,7 @@ def duration(delta):
 @register.filter
 def answer(value):
     """A criteria value as its answer: "YES" and {"answer": "YES", "reasoning": ...} both give "YES"."""
-    if isinstance(value, dict):
-        value = value.get("answer", "")
-    return "" if value is None else str(value)
+    return answer_of(value)
 
 
 @register.filter

@@ -1,5 +1,8 @@
-"""Staff pages: the spend overview and the wallet. Thin views: figures come from
-`research.spend`, chain lookups and reconciliation from `research.wallet`."""
+"""The staff pages: where the money went (the spend overview) and the wallet it came from.
+
+Thin views: figures come from `research.spend`, the address, balances, open charges and
+reconciliation from `research.wallet`. Reconciling settles or fails charges; it never pays.
+"""
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -7,8 +10,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from research import payments, spend, wallet
-from research.models import AuditEvent
+from .. import spend, wallet
+from ..models import AuditEvent
 
 
 @staff_member_required
@@ -23,7 +26,7 @@ def spend_overview(request):
 @staff_member_required
 @require_GET
 def wallet_status(request):
-    address = payments.payer_address()
+    address = wallet.payer_address()
     context = {"address": address, "chain_error": None, "balances": [], "open_charges": []}
     try:
         context["balances"] = wallet.balances(address)
@@ -38,10 +41,13 @@ def wallet_status(request):
 def wallet_reconcile(request):
     """Check open charges against the chain (one, or all): settles or fails them, never pays."""
     charge_id = request.POST.get("charge") or None
+    if charge_id is not None and not charge_id.isdigit():
+        messages.error(request, "That is not a charge number. Nothing was changed.")
+        return redirect("spend:wallet")
     try:
-        results = wallet.reconcile(request.user, charge_id=charge_id)
+        results = wallet.reconcile_open(user=request.user, charge_id=charge_id and int(charge_id))
     except wallet.ChainUnavailable as error:
-        messages.error(request, f"{error}. Nothing was changed.")
+        messages.error(request, f"{error} Nothing was changed.")
         return redirect("spend:wallet")
     if not results:
         messages.info(request, "Nothing to reconcile.")

@@ -9,31 +9,37 @@ document.addEventListener(
   (event) => {
     const form = event.target;
     if (!form.matches("[data-submit-once]")) return;
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-      event.stopPropagation();
-      return;
-    }
     if (form.dataset.submitting) {
       event.preventDefault();
       event.stopPropagation();
       return;
     }
-    form.dataset.submitting = "true";
-    form.setAttribute("aria-busy", "true");
-    // Disable after the browser has collected the form's data (a disabled button sends nothing).
-    setTimeout(() => {
-      for (const button of form.querySelectorAll("button[type=submit], button:not([type])")) {
-        button.disabled = true;
-        if (button.dataset.busyLabel) {
-          button.dataset.label = button.textContent;
-          button.textContent = button.dataset.busyLabel;
-        }
-      }
-    }, 0);
+    // A form that asks first (hx-confirm) is marked busy once htmx sends it, not before the answer.
+    if (form.hasAttribute("hx-confirm") && window.htmx) return;
+    busy(form);
   },
   true,
 );
+
+function busy(form) {
+  form.dataset.submitting = "true";
+  form.setAttribute("aria-busy", "true");
+  // Disable after the browser has collected the form's data (a disabled button sends nothing).
+  setTimeout(() => {
+    for (const button of form.querySelectorAll("button[type=submit], button:not([type])")) {
+      button.disabled = true;
+      if (button.dataset.busyLabel) {
+        button.dataset.label = button.textContent;
+        button.textContent = button.dataset.busyLabel;
+      }
+    }
+  }, 0);
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const form = event.detail.elt.closest && event.detail.elt.closest("form[data-submit-once]");
+  if (form && !form.dataset.submitting) busy(form);
+});
 
 function enable(form) {
   delete form.dataset.submitting;
@@ -53,9 +59,21 @@ window.addEventListener("pageshow", (event) => {
   if (event.persisted) document.querySelectorAll("form[data-submit-once]").forEach(enable);
 });
 
-// Selects marked data-autosubmit apply themselves (a plain GET: the address keeps the filter).
-document.addEventListener("change", (event) => {
-  if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+// A "more results" form says the total for the number typed, on its button and in its confirmation.
+function formatUsd(baseUnits) {
+  const dollars = baseUnits / 1e6;
+  let places = 2;
+  while (places < 6 && Math.round(dollars * 10 ** places) !== dollars * 10 ** places) places += 1;
+  return "$" + dollars.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
+}
+document.addEventListener("input", (event) => {
+  const form = event.target.closest("form[data-more-price]");
+  if (!form || event.target.name !== "additional") return;
+  const count = parseInt(event.target.value, 10);
+  if (!(count >= 1 && count <= 1000)) return;
+  const total = formatUsd(count * Number(form.dataset.perResult) + Number(form.dataset.call));
+  form.querySelector("button[type=submit]").textContent = `Find ${count} more · ${total}`;
+  form.setAttribute("hx-confirm", `Ask for ${count} more results? That costs ${total}.`);
 });
 
 // A filter form's empty fields stay out of the address htmx pushes: "?q=zoe", not "?q=zoe&country=&…".
