@@ -1,6 +1,6 @@
 """The offline MPP gateway + Tempo chain, driven over real sockets by the real pympp client.
 
-Runs without Django: ``/tmp/venv/bin/pytest tests/test_sandbox.py -p no:django``.
+Runs without Django: ``.venv/bin/python -m pytest tests/test_sandbox.py -p no:django``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ def clock() -> SimulatedClock:
 def sb(clock: SimulatedClock):
     with Sandbox(port=0, clock=clock, job_seconds=20.0) as sandbox:
         yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def gateway_settings():
+    """Overrides the app's conftest fixture of that name, which needs pytest-django's ``settings``."""
+    yield
 
 
 @pytest.fixture(autouse=True)
