@@ -10,6 +10,7 @@ from .chain import (
     GAS_PRICE,
     GAS_USED,
     PATH_USD,
+    TX_FEE,
     USDC_E,
     Chain,
     RpcError,
@@ -18,9 +19,6 @@ from .chain import (
 from .clock import SimulatedClock
 from .gateway import DEFAULT_REALM, FAULTS, GATEWAY_RECIPIENT, Gateway, Job
 from .server import Sandbox
-
-#: Fee in microdollars (base units of the fee token) charged for every transaction.
-TX_FEE = -(-GAS_USED * GAS_PRICE // 10**12)
 
 __all__ = [
     "CHAIN_ID",
