@@ -3,8 +3,6 @@
 Runs without Django: ``.venv/bin/python -m pytest tests/test_sandbox.py -p no:django``.
 """
 
-from __future__ import annotations
-
 import asyncio
 import json
 import sys

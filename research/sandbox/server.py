@@ -6,8 +6,6 @@ payment server runs on one asyncio loop in a background thread, reached through
 calls this same port's ``/rpc`` from that loop, which another request thread answers.
 """
 
-from __future__ import annotations
-
 import asyncio
 import json
 import sys
@@ -15,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from .chain import Chain
 from .gateway import Gateway
@@ -24,7 +22,7 @@ from .gateway import Gateway
 class _Handler(BaseHTTPRequestHandler):
     server_version = "CladoSandbox/1.0"
     protocol_version = "HTTP/1.1"
-    sandbox: Sandbox  # set on the subclass built per Sandbox
+    sandbox: "Sandbox"  # set on the subclass built per Sandbox
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         if self.sandbox.verbose:
@@ -140,7 +138,7 @@ class Sandbox:
         return asyncio.run_coroutine_threadsafe(coro, self._ensure_loop()).result()
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> Sandbox:
+    def start(self) -> Self:
         self._ensure_loop()
         if self._serve_thread is None:
             self._serve_thread = threading.Thread(
@@ -172,7 +170,7 @@ class Sandbox:
                 self._loop_thread.join(timeout=5)
                 self._loop_thread = None
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
