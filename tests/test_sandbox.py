@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -63,7 +64,12 @@ def new_key() -> str:
 class Payer:
     """A real pympp client with a fresh throwaway key."""
 
-    def __init__(self, sb: Sandbox, max_atomic_amount: int = 20_000_000, **mpp_kwargs) -> None:
+    def __init__(
+        self,
+        sb: Sandbox,
+        max_atomic_amount: int = 20_000_000,
+        **mpp_kwargs,
+    ) -> None:
         from mpp.client import Mpp
         from mpp.methods.tempo import TempoAccount
         from mpp.methods.tempo import client as tempo
@@ -493,3 +499,153 @@ def test_bad_bodies_are_400_without_payment(sb: Sandbox):
         assert response.json()["status"] == 400
     assert payer.call("no-such-endpoint", {"query": "q"}).status_code == 404
     assert payer.transfers() == []
+
+
+# ------------------------------------------- a gateway that rejects the paid retry
+def tx_hash_of(credential) -> str:
+    from research.sandbox.transactions import keccak
+
+    return "0x" + keccak(bytes.fromhex(credential.payload["signature"].removeprefix("0x"))).hex()
+
+
+def assert_rejection(response: httpx.Response, status: int) -> None:
+    from mpp import Challenge
+
+    assert response.status_code == status
+    assert "payment-receipt" not in response.headers
+    problem = response.json()
+    if status == 402:
+        assert problem["type"] == "https://paymentauth.org/problems/payment-required"
+        challenge = Challenge.from_www_authenticate(response.headers["www-authenticate"])
+        assert challenge.request["amount"] == "13000" and problem["challengeId"] == challenge.id
+    else:
+        assert problem["type"] == "https://paymentauth.org/problems/verification-failed"
+        assert problem["status"] == 403 and "www-authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_reject_after_broadcast_keeps_the_money_and_does_nothing(sb: Sandbox, status: int):
+    payer = Payer(sb, max_payment_retries=1)  # hand the rejection back instead of paying again
+    jobs_before = len(sb.gateway.jobs)
+    sb.gateway.inject("deep-research", f"reject_{status}_after_broadcast")
+    response = payer.call("deep-research", {"query": "paid for nothing", "limit": 1})
+    assert_rejection(response, status)
+    [credential] = payer.credentials
+    assert [(t.amount, t.tx_hash) for t in payer.transfers()] == [(13_000, tx_hash_of(credential))]
+    assert len(sb.gateway.jobs) == jobs_before, "the Clado action was not performed"
+    assert sb.gateway.calls[-1] == ("deep-research", True, status)
+    if status == 402:
+        fresh = response.headers["www-authenticate"]
+        assert credential.challenge.id not in fresh, "a fresh challenge, not the one paid"
+
+
+def test_a_client_that_pays_every_402_pays_twice(sb: Sandbox):
+    payer = Payer(sb)  # pympp's default max_payment_retries: it pays the fresh challenge too
+    sb.gateway.inject("deep-research-status", "reject_402_after_broadcast")
+    response = payer.call("deep-research-status", {"jobId": "j"})
+    assert response.status_code == 404 and receipt_reference(response)
+    assert [t.amount for t in payer.transfers()] == [3_000, 3_000]
+    assert len(payer.credentials) == 2
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_reject_unsettled_moves_nothing(sb: Sandbox, status: int):
+    payer = Payer(sb, max_payment_retries=1)
+    jobs_before = len(sb.gateway.jobs)
+    sb.gateway.inject("deep-research", f"reject_{status}_unsettled")
+    response = payer.call("deep-research", {"query": "never settled", "limit": 1})
+    assert_rejection(response, status)
+    [credential] = payer.credentials  # signed, sent, and never broadcast
+    assert payer.transfers() == []
+    assert rpc(sb, "eth_getTransactionReceipt", tx_hash_of(credential))["result"] is None
+    assert len(sb.gateway.jobs) == jobs_before
+    assert sb.gateway.calls[-1] == ("deep-research", False, status)
+    # consumed: the same client pays normally next time
+    assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
+    assert [t.amount for t in payer.transfers()] == [3_000]
+
+
+# ------------------------------------------------------------ hostile challenges
+HOSTILE = {
+    "absurd_amount": lambda c: c.request["amount"] == "1" + "0" * 40,
+    "negative_amount": lambda c: c.request["amount"] == "-5000",
+    "non_integer_amount": lambda c: c.request["amount"] == "0.5",
+    "wrong_chain": lambda c: c.request["methodDetails"]["chainId"] == 1,
+    "expired_challenge": lambda c: datetime.fromisoformat(c.expires) < datetime.now(UTC),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(HOSTILE))
+def test_hostile_challenges_reach_the_client_as_crafted(sb: Sandbox, fault: str):
+    from mpp import Challenge
+
+    sb.gateway.inject("deep-research-status", fault)
+    response = httpx.post(f"{sb.url}/clado/deep-research-status", json={"jobId": "j"})
+    assert response.status_code == 402
+    assert response.headers["content-type"].startswith("application/problem+json")
+    challenge = Challenge.from_www_authenticate(response.headers["www-authenticate"])
+    assert HOSTILE[fault](challenge), challenge
+    assert response.json()["challengeId"] == challenge.id
+    honest = {"amount": "3000", "recipient": GATEWAY_RECIPIENT, "currency": USDC_E}
+    for key, value in honest.items():
+        if not (fault.endswith("amount") and key == "amount"):
+            assert challenge.request[key] == value, key
+    assert challenge.realm == "clado.mpp.paywithlocus.com" and challenge.method == "tempo"
+    assert challenge.intent == "charge" and challenge.expires
+    assert challenge.description == "Locus MPP: clado/deep-research-status"
+
+
+@pytest.mark.parametrize("fault", sorted(HOSTILE))
+def test_hostile_challenges_are_refused_without_signing(sb: Sandbox, fault: str):
+    payer = Payer(sb)
+    sb.gateway.inject("deep-research-status", fault)
+    if fault == "negative_amount":
+        # pympp 0.16's amount cap lets "-5000" through (it is below the cap); signing then
+        # fails by accident, hex-encoding the negative number. Nothing is signed either way.
+        with pytest.raises(ValueError):
+            payer.call("deep-research-status", {"jobId": "j"})
+    else:
+        assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 402
+    assert payer.credentials == [], "refused before signing"
+    assert payer.transfers() == []
+    assert sb.gateway.calls[-1] == ("deep-research-status", False, 402)
+
+
+def test_a_credential_for_a_hostile_challenge_is_never_settled(sb: Sandbox):
+    from mpp.client import Mpp
+    from mpp.methods.tempo import client as tempo
+
+    payer = Payer(sb)
+    payer.mpp = Mpp(  # no amount cap: it signs the absurd amount
+        methods=[tempo.charge(account=payer.account, rpc_url=sb.rpc_url, chain_id=CHAIN_ID)],
+        allowed_origins=[sb.url],
+        max_payment_retries=1,
+    )
+    payer.mpp.on_credential_created(lambda payload: payer.credentials.append(payload["credential"]))
+    sb.gateway.inject("deep-research-status", "absurd_amount")
+    response = payer.call("deep-research-status", {"jobId": "j"})
+    assert len(payer.credentials) == 1
+    assert response.status_code == 402 and "payment-receipt" not in response.headers
+    assert payer.transfers() == []
+    assert rpc(sb, "eth_getTransactionReceipt", tx_hash_of(payer.credentials[0]))["result"] is None
+
+
+# ------------------------------------------------------- rate limits, dropped sockets
+def test_retry_after_huge(sb: Sandbox):
+    payer = Payer(sb)
+    sb.gateway.inject("deep-research-status", "retry_after_huge")
+    response = payer.call("deep-research-status", {"jobId": "j"})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "999999999999"
+    assert response.json() == {"error": "Rate limit exceeded", "retry_after": 999999999999}
+    assert payer.transfers() == [] and payer.credentials == []
+
+
+def test_connection_drop_before_payment(sb: Sandbox):
+    payer = Payer(sb)
+    sb.gateway.inject("deep-research", "connection_drop")
+    with pytest.raises(httpx.TransportError):
+        payer.call("deep-research", {"query": "q", "limit": 1})
+    assert payer.transfers() == [] and payer.credentials == []
+    assert sb.gateway.calls[-1] == ("deep-research", False, 0)
+    assert payer.call("deep-research", {"query": "q", "limit": 1}).status_code == 200

@@ -6,29 +6,63 @@ it from the queue with :meth:`FaultQueue.take`. Each fault is consumed only by a
 request that reaches its phase:
 
 Before payment (a request without a credential):
-    ``http_500``       500 problem JSON, no challenge.
-    ``rate_limit``     429 ``{"error": "Rate limit exceeded", "retry_after": 60}``, ``Retry-After: 60``.
-    ``not_found``      404 ``{"error": "Not found"}``.
+    ``http_500``          500 problem JSON, no challenge.
+    ``rate_limit``        429 ``{"error": "Rate limit exceeded", "retry_after": 60}``, ``Retry-After: 60``.
+    ``retry_after_huge``  429 ``{"error": "Rate limit exceeded", "retry_after": 999999999999}``,
+                          ``Retry-After: 999999999999``.
+    ``not_found``         404 ``{"error": "Not found"}``.
+    ``connection_drop``   no answer at all: the server closes the connection (the client
+                          sees a transport error); recorded in ``calls`` with status 0.
 
 Bending the challenge of the 402 (the careful client must refuse to pay):
-    ``overprice``        amount ten times the price.
-    ``wrong_recipient``  recipient ``0x...dEaD``.
-    ``wrong_currency``   pathUSD instead of USDC.e.
+    ``overprice``           amount ten times the price.
+    ``wrong_recipient``     recipient ``0x...dEaD``.
+    ``wrong_currency``      pathUSD instead of USDC.e.
+  Hostile challenges, crafted after pympp built the honest one (see :mod:`.challenges`);
+  a credential for one is answered with a fresh 402 and nothing is broadcast:
+    ``absurd_amount``       amount ``"1"`` followed by 40 zeros (base units).
+    ``negative_amount``     amount ``"-5000"``.
+    ``non_integer_amount``  amount ``"0.5"`` (base-unit amounts are integer strings).
+    ``wrong_chain``         ``methodDetails.chainId`` 1.
+    ``expired_challenge``   ``expires`` ten minutes in the past.
 
-After payment (the credential verified and settled on chain):
-    ``http_500_after_payment``  500 without receipt; the Clado action is NOT performed.
-    ``timeout_after_payment``   the action IS performed, then the answer is held for
-                                ``gateway.hang_seconds``.
-    ``malformed_json``          the action is performed; 200 + receipt, truncated non-JSON body.
+On the paid retry, before verifying (nothing is broadcast, nothing moves):
+    ``reject_402_unsettled``  a fresh 402 challenge.
+    ``reject_403_unsettled``  403 ``{"type": "https://paymentauth.org/problems/verification-failed",
+                              "status": 403, ...}``.
+
+After payment (the credential verified and settled on chain: the money moved):
+    ``http_500_after_payment``      500 without receipt; the Clado action is NOT performed.
+    ``timeout_after_payment``       the action IS performed, then the answer is held for
+                                    ``gateway.hang_seconds``.
+    ``malformed_json``              the action is performed; 200 + receipt, truncated non-JSON body.
+    ``reject_402_after_broadcast``  a fresh 402 challenge, no receipt, no Clado action.
+    ``reject_403_after_broadcast``  403 verification-failed problem JSON, no receipt, no action.
+  A pympp client left at its default ``max_payment_retries`` pays the fresh 402 again.
 """
 
 import threading
 from dataclasses import dataclass
 
-PRE_PAYMENT_FAULTS = ("http_500", "rate_limit", "not_found")
-CHALLENGE_FAULTS = ("overprice", "wrong_recipient", "wrong_currency")
-POST_PAYMENT_FAULTS = ("http_500_after_payment", "timeout_after_payment", "malformed_json")
-FAULTS = PRE_PAYMENT_FAULTS + CHALLENGE_FAULTS + POST_PAYMENT_FAULTS
+PRE_PAYMENT_FAULTS = ("http_500", "rate_limit", "retry_after_huge", "not_found", "connection_drop")
+OPTION_FAULTS = ("overprice", "wrong_recipient", "wrong_currency")  # pympp issues these
+HOSTILE_CHALLENGE_FAULTS = (
+    "absurd_amount",
+    "negative_amount",
+    "non_integer_amount",
+    "wrong_chain",
+    "expired_challenge",
+)
+CHALLENGE_FAULTS = OPTION_FAULTS + HOSTILE_CHALLENGE_FAULTS
+PAID_RETRY_FAULTS = ("reject_402_unsettled", "reject_403_unsettled")
+POST_PAYMENT_FAULTS = (
+    "http_500_after_payment",
+    "timeout_after_payment",
+    "malformed_json",
+    "reject_402_after_broadcast",
+    "reject_403_after_broadcast",
+)
+FAULTS = PRE_PAYMENT_FAULTS + CHALLENGE_FAULTS + PAID_RETRY_FAULTS + POST_PAYMENT_FAULTS
 
 
 @dataclass

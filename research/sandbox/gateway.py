@@ -26,13 +26,22 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from . import challenges
 from .clado_sim import ENDPOINTS, BadRequest, CladoSim, Script, price, validate
-from .faults import CHALLENGE_FAULTS, FAULTS, POST_PAYMENT_FAULTS, PRE_PAYMENT_FAULTS, FaultQueue
+from .faults import (
+    CHALLENGE_FAULTS,
+    FAULTS,
+    HOSTILE_CHALLENGE_FAULTS,
+    PAID_RETRY_FAULTS,
+    POST_PAYMENT_FAULTS,
+    PRE_PAYMENT_FAULTS,
+    FaultQueue,
+)
 from .jobs import Job
 from .params import CHAIN_ID, DECIMALS, PATH_USD, USDC_E
 
@@ -41,6 +50,8 @@ __all__ = ["DEFAULT_REALM", "FAULTS", "GATEWAY_RECIPIENT", "Gateway", "Job", "Re
 GATEWAY_RECIPIENT = "0x060b0fB0Be9d90557577B3AEE480711067149Ff0"
 WRONG_RECIPIENT = "0x000000000000000000000000000000000000dEaD"
 DEFAULT_REALM = "clado.mpp.paywithlocus.com"
+HUGE_RETRY_AFTER = 999_999_999_999  # seconds (retry_after_huge)
+CREDENTIAL_HEADERS = ("authorization", "payment-authorization")
 PROBLEM_HEADERS = [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")]
 
 
@@ -54,6 +65,7 @@ class Reply:
     headers: list[tuple[str, str]]
     body: bytes
     hang: float = 0.0  # seconds to hold the answer (timeout_after_payment)
+    drop: bool = False  # close the connection without answering (connection_drop)
 
 
 def _json_reply(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Reply:
@@ -74,9 +86,37 @@ def _problem(status: int, title: str, detail: str, type_: str | None = None) -> 
     return Reply(status, list(PROBLEM_HEADERS), json.dumps(body).encode())
 
 
+def _verification_failed(reason: str) -> Reply:
+    """403 ``verification-failed`` problem JSON, as pympp answers a replayed credential."""
+    from mpp.errors import CredentialReplayedError
+
+    problem = CredentialReplayedError(reason).to_problem_details()
+    return Reply(403, list(PROBLEM_HEADERS), json.dumps(problem).encode())
+
+
 def _reply(response: Any) -> Reply:
     """A pympp ``Response`` as a :class:`Reply`."""
     return Reply(response.status, list(response.headers.multi_items()), response.body or b"")
+
+
+@dataclass
+class _Call:
+    """One request as it goes through the gateway."""
+
+    endpoint: str
+    method: str
+    url: str
+    headers: dict[str, str]  # lower-case names
+    raw: bytes | None
+    body: dict[str, Any] = field(default_factory=dict)  # validated
+    options: dict[str, Any] = field(default_factory=dict)  # honest charge terms of this route
+
+    def request(self, with_credential: bool = True) -> Any:
+        """The request as pympp's server reads it (optionally without its credential)."""
+        from mpp.server import Request
+
+        headers = [(k, v) for k, v in self.headers.items() if with_credential or k not in CREDENTIAL_HEADERS]
+        return Request(self.method, self.url, headers=headers, body=self.raw)
 
 
 class Gateway:
@@ -174,7 +214,7 @@ class Gateway:
 
     @staticmethod
     def _credential_challenge_id(headers: dict[str, str]) -> str | None:
-        value = headers.get("authorization") or headers.get("payment-authorization")
+        value = next((headers[name] for name in CREDENTIAL_HEADERS if headers.get(name)), None)
         if not value or not value.lower().startswith("payment "):
             return None
         try:
@@ -201,74 +241,86 @@ class Gateway:
         headers = {k.lower(): v for k, v in headers.items()}
         paid = False
         try:
-            reply, paid = self._handle(endpoint, method, url, headers, body)
+            reply, paid = self._handle(_Call(endpoint, method, url, headers, body))
         except Exception as err:  # noqa: BLE001 - a sandbox must answer, not crash
             reply = _problem(500, "Internal Server Error", f"sandbox error: {err!r}")
         with self._lock:
-            self.calls.append((endpoint, paid, reply.status))
+            self.calls.append((endpoint, paid, 0 if reply.drop else reply.status))
         return reply
 
-    def _handle(
-        self, endpoint: str, method: str, url: str, headers: dict[str, str], raw: bytes | None
-    ) -> tuple[Reply, bool]:
-        if endpoint not in ENDPOINTS:
-            return _json_reply(404, {"error": f"Unknown endpoint: clado/{endpoint}"}), False
-        if method != "POST":
+    def _handle(self, call: _Call) -> tuple[Reply, bool]:
+        if call.endpoint not in ENDPOINTS:
+            return _json_reply(404, {"error": f"Unknown endpoint: clado/{call.endpoint}"}), False
+        if call.method != "POST":
             return _json_reply(405, {"error": "Method not allowed"}, [("Allow", "POST")]), False
         try:
-            body = validate(endpoint, raw)
+            call.body = validate(call.endpoint, call.raw)
         except BadRequest as err:
             return _problem(400, "Bad Request", str(err)), False
-        amount = price(endpoint, body)
-        options: dict[str, Any] = {
+        amount = price(call.endpoint, call.body)
+        call.options = {
             "amount": display_amount(amount),
-            "description": f"Locus MPP: clado/{endpoint}",
+            "description": f"Locus MPP: clado/{call.endpoint}",
             "expires_in": self.challenge_ttl,
         }
-        challenge_id = self._credential_challenge_id(headers)
+        challenge_id = self._credential_challenge_id(call.headers)
         if challenge_id is None:
-            early = self._pre_payment_fault(endpoint)
-            if early is not None:
-                return early, False
-            self._bend_options(endpoint, options, amount)
-        else:
-            with self._lock:
-                options = {**options, **self._issued.get(challenge_id, {})}
+            return self._unpaid(call, amount), False
+        fault = self.faults.take(call.endpoint, PAID_RETRY_FAULTS)
+        if fault == "reject_402_unsettled":
+            return self._fresh_challenge(call), False
+        if fault == "reject_403_unsettled":
+            return _verification_failed("credential refused before settlement (injected)"), False
+        with self._lock:
+            options = {**call.options, **self._issued.get(challenge_id, {})}
+        return self._pay_and_serve(call, options)
 
-        from mpp.server import Request
-
-        request = Request(method, url, headers=list(headers.items()), body=raw)
-        return self._pay_and_serve(endpoint, body, options, request)
-
-    def _pre_payment_fault(self, endpoint: str) -> Reply | None:
-        fault = self.faults.take(endpoint, PRE_PAYMENT_FAULTS)
+    def _unpaid(self, call: _Call, amount: int) -> Reply:
+        """A request without a credential: a pre-payment fault, or a (possibly bent) 402."""
+        fault = self.faults.take(call.endpoint, PRE_PAYMENT_FAULTS)
         if fault == "http_500":
             return _problem(500, "Internal Server Error", "upstream failure (injected)")
-        if fault == "rate_limit":
+        if fault in ("rate_limit", "retry_after_huge"):
+            wait = 60 if fault == "rate_limit" else HUGE_RETRY_AFTER
             return _json_reply(
-                429, {"error": "Rate limit exceeded", "retry_after": 60}, [("Retry-After", "60")]
+                429, {"error": "Rate limit exceeded", "retry_after": wait}, [("Retry-After", str(wait))]
             )
         if fault == "not_found":
             return _json_reply(404, {"error": "Not found"})
-        return None
-
-    def _bend_options(self, endpoint: str, options: dict[str, Any], amount: int) -> None:
-        fault = self.faults.take(endpoint, CHALLENGE_FAULTS)
+        if fault == "connection_drop":
+            return Reply(0, [], b"", drop=True)
+        fault = self.faults.take(call.endpoint, CHALLENGE_FAULTS)
+        options = dict(call.options)
         if fault == "overprice":
             options["amount"] = display_amount(amount * 10)
         elif fault == "wrong_recipient":
             options["recipient"] = WRONG_RECIPIENT
         elif fault == "wrong_currency":
             options["currency"] = PATH_USD
+        reply = self._challenge(call, options)
+        if fault in HOSTILE_CHALLENGE_FAULTS and reply.status == 402:
+            reply.headers, reply.body = challenges.rewrite_402(
+                fault, reply.headers, reply.body, secret_key=self.secret_key, realm=self.realm
+            )
+        return reply
 
-    def _pay_and_serve(
-        self, endpoint: str, body: dict[str, Any], options: dict[str, Any], request: Any
-    ) -> tuple[Reply, bool]:
+    def _challenge(self, call: _Call, options: dict[str, Any]) -> Reply:
+        """The 402 pympp issues for this route and these terms (no credential is read)."""
+        result = self._run(self._charge(options, call.request(with_credential=False)))
+        if result.challenge.status == 402:
+            self._remember_challenges(result.challenge, options)
+        return _reply(result.challenge)
+
+    def _fresh_challenge(self, call: _Call) -> Reply:
+        return self._challenge(call, call.options)
+
+    def _pay_and_serve(self, call: _Call, options: dict[str, Any]) -> tuple[Reply, bool]:
+        """Let pympp verify and settle the credential, then answer (post-payment faults here)."""
         from mpp.errors import PaymentError
         from mpp.server import PaymentVerified
 
         try:
-            result = self._run(self._charge(options, request))
+            result = self._run(self._charge(options, call.request()))
         except PaymentError as error:
             # What a framework integration answers for errors pympp raises rather than
             # returns, e.g. 500 internal-payment-error when a broadcast was refused.
@@ -279,10 +331,14 @@ class Gateway:
                 self._remember_challenges(result.challenge, options)
             return _reply(result.challenge), False
 
-        fault = self.faults.take(endpoint, POST_PAYMENT_FAULTS)
+        fault = self.faults.take(call.endpoint, POST_PAYMENT_FAULTS)
         if fault == "http_500_after_payment":
             return _problem(500, "Internal Server Error", "upstream failure after payment"), True
-        status, data = self.clado.answer(endpoint, body)
+        if fault == "reject_402_after_broadcast":
+            return self._fresh_challenge(call), True
+        if fault == "reject_403_after_broadcast":
+            return _verification_failed("payment rejected after settlement (injected)"), True
+        status, data = self.clado.answer(call.endpoint, call.body)
         reply = _reply(result.with_receipt(self._mpp_response(status, data, fault == "malformed_json")))
         if fault == "timeout_after_payment":
             reply.hang = self.hang_seconds

@@ -4,14 +4,17 @@ A stdlib ``ThreadingHTTPServer`` answers each request in its own thread; pympp's
 payment server runs on one asyncio loop in a background thread, reached through
 ``asyncio.run_coroutine_threadsafe``. While the payment server settles a payment it
 calls this same port's ``/rpc`` from that loop, which another request thread answers.
+A gateway reply marked ``drop`` (fault ``connection_drop``) closes the socket unanswered.
 """
 
 import asyncio
 import json
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -49,6 +52,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, data: Any) -> None:
         self._send(status, [("Content-Type", "application/json")], json.dumps(data).encode())
 
+    def _drop(self) -> None:
+        """Close the connection without a byte of answer."""
+        self.close_connection = True
+        with suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _rpc(self, body: bytes) -> None:
+        try:
+            payload = json.loads(body or b"")
+        except ValueError:
+            error = {"code": -32700, "message": "Parse error"}
+            self._json(200, {"jsonrpc": "2.0", "id": None, "error": error})
+            return
+        self._json(200, self.sandbox.chain.handle(payload))
+
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
         if path in ("/", "/health", "/healthz"):
@@ -61,20 +79,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         path = self.path.split("?", 1)[0].rstrip("/")
         sb = self.sandbox
-        if path == "/rpc" or path == "":
-            try:
-                payload = json.loads(body or b"")
-            except ValueError:
-                self._json(
-                    200, {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
-                )
-                return
-            self._json(200, sb.chain.handle(payload))
+        if path in ("/rpc", ""):
+            self._rpc(body)
             return
         if path.startswith("/clado/"):
             endpoint = path[len("/clado/") :]
             url = sb.url + self.path
             reply = sb.gateway.handle(endpoint, "POST", url, dict(self.headers.items()), body)
+            if reply.drop:
+                self._drop()
+                return
             if reply.hang > 0:
                 time.sleep(reply.hang)
             self._send(reply.status, reply.headers, reply.body)
