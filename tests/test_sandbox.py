@@ -68,6 +68,7 @@ class Payer:
         self,
         sb: Sandbox,
         max_atomic_amount: int = 20_000_000,
+        rpc_url: str | None = None,
         **mpp_kwargs,
     ) -> None:
         from mpp.client import Mpp
@@ -82,7 +83,7 @@ class Payer:
             methods=[
                 tempo.charge(
                     account=self.account,
-                    rpc_url=sb.rpc_url,
+                    rpc_url=rpc_url or sb.rpc_url,
                     chain_id=CHAIN_ID,
                     currencies=[USDC_E],
                     max_atomic_amount=max_atomic_amount,
@@ -649,3 +650,39 @@ def test_connection_drop_before_payment(sb: Sandbox):
     assert payer.transfers() == [] and payer.credentials == []
     assert sb.gateway.calls[-1] == ("deep-research", False, 0)
     assert payer.call("deep-research", {"query": "q", "limit": 1}).status_code == 200
+
+
+# --------------------------------------------------- RPC outage on the app's side
+CHAIN_ID_CALL = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+
+
+def test_rpc_outage_on_the_apps_side_only(sb: Sandbox):
+    payer = Payer(sb)
+    refused = sb.rpc_refused
+    with sb.rpc_outage():
+        assert sb.rpc_down
+        assert (
+            httpx.post(sb.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}).status_code
+            == 503
+        )
+        with pytest.raises(httpx.HTTPStatusError):  # pympp's eth_gasPrice answered 503
+            payer.call("deep-research-status", {"jobId": "j"})
+        assert payer.credentials == [] and payer.transfers() == []
+        # The gateway settles through its own RPC path all along.
+        assert sb.gateway.rpc_url == sb.gateway_rpc_url != sb.rpc_url
+        unaffected = Payer(sb, rpc_url=sb.gateway_rpc_url)
+        assert unaffected.call("deep-research-status", {"jobId": "j"}).status_code == 404
+        assert [t.amount for t in unaffected.transfers()] == [3_000]
+    assert not sb.rpc_down and sb.rpc_refused > refused
+    assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
+    assert [t.amount for t in payer.transfers()] == [3_000]
+
+    sb.rpc_down = True  # the toggle, for tests that span several steps
+    try:
+        assert (
+            httpx.post(sb.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}).status_code
+            == 503
+        )
+    finally:
+        sb.rpc_down = False
+    assert rpc(sb, "eth_chainId")["result"] == "0x1079"
