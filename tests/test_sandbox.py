@@ -162,6 +162,7 @@ def test_paid_launch_polls_to_completion(sb: Sandbox, clock: SimulatedClock):
 
     seen = []
     chunks = []
+    shown = []  # profile ids of each answer
     for _step in range(8):
         status = payer.call("deep-research-status", {"jobId": job_id, "page_size": 100})
         assert status.status_code == 200
@@ -169,17 +170,19 @@ def test_paid_launch_polls_to_completion(sb: Sandbox, clock: SimulatedClock):
         data = status.json()
         seen.append(data["status"])
         chunks.append(data["search_chunk_done"])
+        shown.append([r["profile"]["id"] for r in data["results"]])
         assert data["search_chunk_total"] == 10
-        if data["status"] != "completed":
+        assert len(data["results"]) == data["final_results_count"] == data["total_results"]
+        if data["status"] in ("pending", "searching"):
             assert data["results"] == []
-        else:
+        if data["status"] == "completed":
             break
         clock.advance(4.0)
     assert seen[0] == "pending"
     assert "searching" in seen and "processing" in seen and seen[-1] == "completed"
     assert chunks == sorted(chunks) and chunks[-1] == 10
     assert 2 <= data["final_results_count"] <= 5
-    assert len(data["results"]) == data["final_results_count"] == data["total_results"]
+    assert all(ids == shown[-1][: len(ids)] for ids in shown), "results shown stay put"
     assert data["pagination"]["has_next"] is False and data["pagination"]["total_pages"] == 1
     assert data["created_at"]
 
@@ -293,6 +296,57 @@ def test_more_grows_results(sb: Sandbox, clock: SimulatedClock):
     assert ids[:12] == [r["profile"]["id"] for r in first["results"]]
     amounts = [t.amount for t in payer.transfers()]
     assert amounts.count(10_000 * 10 + 3_000) == 2  # the 409 was paid for as well
+
+
+def test_results_grow_while_processing(sb: Sandbox, clock: SimulatedClock):
+    payer = Payer(sb)
+    job_id = payer.call("deep-research", {"query": "growing [results=40] [seconds=100]", "limit": 50}).json()[
+        "job_id"
+    ]
+    started = sb.gateway.jobs[job_id].started
+
+    def status_at(seconds: float, page: int = 1, page_size: int = 100) -> dict:
+        clock.advance(started + seconds - clock())
+        body = {"jobId": job_id, "page": page, "page_size": page_size}
+        return payer.call("deep-research-status", body).json()
+
+    def ids(data: dict) -> list[str]:
+        return [r["profile"]["id"] for r in data["results"]]
+
+    searching = status_at(50)
+    assert searching["status"] == "searching" and searching["results"] == []
+    assert 0 < searching["search_chunk_done"] < 10
+    growth = {t: status_at(t) for t in (60, 70, 80, 90, 99)}
+    assert {d["status"] for d in growth.values()} == {"processing"}
+    assert all(d["search_chunk_done"] == 10 for d in growth.values())
+    counts = [d["final_results_count"] for d in growth.values()]
+    assert counts == [0, 10, 20, 30, 39]
+    assert [d["total_results"] for d in growth.values()] == counts
+    assert [d["pagination"]["total_results"] for d in growth.values()] == counts
+    done = status_at(100)
+    assert done["status"] == "completed" and done["final_results_count"] == 40
+    final = ids(done)
+    assert all(ids(d) == final[: len(ids(d))] for d in growth.values()), "shown results stay put"
+
+    # Pages grow too (the clock goes back here: a job's state is a function of it).
+    page_two = status_at(80, page=2, page_size=10)
+    assert page_two["pagination"] == {
+        "current_page": 2,
+        "page_size": 10,
+        "total_pages": 2,
+        "total_results": 20,
+        "has_next": False,
+    }
+    assert ids(page_two) == final[10:20]
+
+    clock.advance(started + 100 - clock())
+    assert payer.call("deep-research-more", {"jobId": job_id, "additional_limit": 20}).status_code == 200
+    halfway = status_at(125)  # the extension runs for half the base run: 100..150
+    complete = status_at(150)
+    assert halfway["status"] == "processing" and complete["status"] == "completed"
+    added = complete["final_results_count"] - 40
+    assert added > 0 and halfway["final_results_count"] == 40 + added // 2
+    assert ids(complete)[:40] == final and ids(halfway) == ids(complete)[: 40 + added // 2]
 
 
 def test_pagination_gives_every_profile_once(sb: Sandbox, clock: SimulatedClock):
