@@ -31,6 +31,15 @@ RPC_PATH = "/rpc"
 GATEWAY_RPC_PATH = "/gateway-rpc"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client drops a keep-alive connection; report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "CladoSandbox/1.0"
     protocol_version = "HTTP/1.1"
@@ -138,8 +147,7 @@ class Sandbox:
         self.host = host
         self.verbose = verbose
         handler = type("SandboxHandler", (_Handler,), {"sandbox": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), handler)
         self.port = self.httpd.server_address[1]
         public_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         self.url = f"http://{public_host}:{self.port}"
