@@ -1,15 +1,14 @@
 """The offline MPP gateway + Tempo chain, driven over real sockets by the real pympp client.
 
-Runs without Django: ``/tmp/venv/bin/pytest tests/test_sandbox.py -p no:django``.
+Runs without Django: ``.venv/bin/python -m pytest tests/test_sandbox.py -p no:django``.
 """
-
-from __future__ import annotations
 
 import asyncio
 import json
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -44,6 +43,12 @@ def sb(clock: SimulatedClock):
 
 
 @pytest.fixture(autouse=True)
+def gateway_settings():
+    """Overrides the app's conftest fixture of that name, which needs pytest-django's ``settings``."""
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clean_faults(request):
     yield
     if "sb" in request.fixturenames:
@@ -59,7 +64,13 @@ def new_key() -> str:
 class Payer:
     """A real pympp client with a fresh throwaway key."""
 
-    def __init__(self, sb: Sandbox, max_atomic_amount: int = 20_000_000, **mpp_kwargs) -> None:
+    def __init__(
+        self,
+        sb: Sandbox,
+        max_atomic_amount: int = 20_000_000,
+        rpc_url: str | None = None,
+        **mpp_kwargs,
+    ) -> None:
         from mpp.client import Mpp
         from mpp.methods.tempo import TempoAccount
         from mpp.methods.tempo import client as tempo
@@ -72,7 +83,7 @@ class Payer:
             methods=[
                 tempo.charge(
                     account=self.account,
-                    rpc_url=sb.rpc_url,
+                    rpc_url=rpc_url or sb.rpc_url,
                     chain_id=CHAIN_ID,
                     currencies=[USDC_E],
                     max_atomic_amount=max_atomic_amount,
@@ -151,6 +162,7 @@ def test_paid_launch_polls_to_completion(sb: Sandbox, clock: SimulatedClock):
 
     seen = []
     chunks = []
+    shown = []  # profile ids of each answer
     for _step in range(8):
         status = payer.call("deep-research-status", {"jobId": job_id, "page_size": 100})
         assert status.status_code == 200
@@ -158,17 +170,19 @@ def test_paid_launch_polls_to_completion(sb: Sandbox, clock: SimulatedClock):
         data = status.json()
         seen.append(data["status"])
         chunks.append(data["search_chunk_done"])
+        shown.append([r["profile"]["id"] for r in data["results"]])
         assert data["search_chunk_total"] == 10
-        if data["status"] != "completed":
+        assert len(data["results"]) == data["final_results_count"] == data["total_results"]
+        if data["status"] in ("pending", "searching"):
             assert data["results"] == []
-        else:
+        if data["status"] == "completed":
             break
         clock.advance(4.0)
     assert seen[0] == "pending"
     assert "searching" in seen and "processing" in seen and seen[-1] == "completed"
     assert chunks == sorted(chunks) and chunks[-1] == 10
     assert 2 <= data["final_results_count"] <= 5
-    assert len(data["results"]) == data["final_results_count"] == data["total_results"]
+    assert all(ids == shown[-1][: len(ids)] for ids in shown), "results shown stay put"
     assert data["pagination"]["has_next"] is False and data["pagination"]["total_pages"] == 1
     assert data["created_at"]
 
@@ -282,6 +296,57 @@ def test_more_grows_results(sb: Sandbox, clock: SimulatedClock):
     assert ids[:12] == [r["profile"]["id"] for r in first["results"]]
     amounts = [t.amount for t in payer.transfers()]
     assert amounts.count(10_000 * 10 + 3_000) == 2  # the 409 was paid for as well
+
+
+def test_results_grow_while_processing(sb: Sandbox, clock: SimulatedClock):
+    payer = Payer(sb)
+    job_id = payer.call("deep-research", {"query": "growing [results=40] [seconds=100]", "limit": 50}).json()[
+        "job_id"
+    ]
+    started = sb.gateway.jobs[job_id].started
+
+    def status_at(seconds: float, page: int = 1, page_size: int = 100) -> dict:
+        clock.advance(started + seconds - clock())
+        body = {"jobId": job_id, "page": page, "page_size": page_size}
+        return payer.call("deep-research-status", body).json()
+
+    def ids(data: dict) -> list[str]:
+        return [r["profile"]["id"] for r in data["results"]]
+
+    searching = status_at(50)
+    assert searching["status"] == "searching" and searching["results"] == []
+    assert 0 < searching["search_chunk_done"] < 10
+    growth = {t: status_at(t) for t in (60, 70, 80, 90, 99)}
+    assert {d["status"] for d in growth.values()} == {"processing"}
+    assert all(d["search_chunk_done"] == 10 for d in growth.values())
+    counts = [d["final_results_count"] for d in growth.values()]
+    assert counts == [0, 10, 20, 30, 39]
+    assert [d["total_results"] for d in growth.values()] == counts
+    assert [d["pagination"]["total_results"] for d in growth.values()] == counts
+    done = status_at(100)
+    assert done["status"] == "completed" and done["final_results_count"] == 40
+    final = ids(done)
+    assert all(ids(d) == final[: len(ids(d))] for d in growth.values()), "shown results stay put"
+
+    # Pages grow too (the clock goes back here: a job's state is a function of it).
+    page_two = status_at(80, page=2, page_size=10)
+    assert page_two["pagination"] == {
+        "current_page": 2,
+        "page_size": 10,
+        "total_pages": 2,
+        "total_results": 20,
+        "has_next": False,
+    }
+    assert ids(page_two) == final[10:20]
+
+    clock.advance(started + 100 - clock())
+    assert payer.call("deep-research-more", {"jobId": job_id, "additional_limit": 20}).status_code == 200
+    halfway = status_at(125)  # the extension runs for half the base run: 100..150
+    complete = status_at(150)
+    assert halfway["status"] == "processing" and complete["status"] == "completed"
+    added = complete["final_results_count"] - 40
+    assert added > 0 and halfway["final_results_count"] == 40 + added // 2
+    assert ids(complete)[:40] == final and ids(halfway) == ids(complete)[: 40 + added // 2]
 
 
 def test_pagination_gives_every_profile_once(sb: Sandbox, clock: SimulatedClock):
@@ -489,3 +554,189 @@ def test_bad_bodies_are_400_without_payment(sb: Sandbox):
         assert response.json()["status"] == 400
     assert payer.call("no-such-endpoint", {"query": "q"}).status_code == 404
     assert payer.transfers() == []
+
+
+# ------------------------------------------- a gateway that rejects the paid retry
+def tx_hash_of(credential) -> str:
+    from research.sandbox.transactions import keccak
+
+    return "0x" + keccak(bytes.fromhex(credential.payload["signature"].removeprefix("0x"))).hex()
+
+
+def assert_rejection(response: httpx.Response, status: int) -> None:
+    from mpp import Challenge
+
+    assert response.status_code == status
+    assert "payment-receipt" not in response.headers
+    problem = response.json()
+    if status == 402:
+        assert problem["type"] == "https://paymentauth.org/problems/payment-required"
+        challenge = Challenge.from_www_authenticate(response.headers["www-authenticate"])
+        assert challenge.request["amount"] == "13000" and problem["challengeId"] == challenge.id
+    else:
+        assert problem["type"] == "https://paymentauth.org/problems/verification-failed"
+        assert problem["status"] == 403 and "www-authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_reject_after_broadcast_keeps_the_money_and_does_nothing(sb: Sandbox, status: int):
+    payer = Payer(sb, max_payment_retries=1)  # hand the rejection back instead of paying again
+    jobs_before = len(sb.gateway.jobs)
+    sb.gateway.inject("deep-research", f"reject_{status}_after_broadcast")
+    response = payer.call("deep-research", {"query": "paid for nothing", "limit": 1})
+    assert_rejection(response, status)
+    [credential] = payer.credentials
+    assert [(t.amount, t.tx_hash) for t in payer.transfers()] == [(13_000, tx_hash_of(credential))]
+    assert len(sb.gateway.jobs) == jobs_before, "the Clado action was not performed"
+    assert sb.gateway.calls[-1] == ("deep-research", True, status)
+    if status == 402:
+        fresh = response.headers["www-authenticate"]
+        assert credential.challenge.id not in fresh, "a fresh challenge, not the one paid"
+
+
+def test_a_client_that_pays_every_402_pays_twice(sb: Sandbox):
+    payer = Payer(sb)  # pympp's default max_payment_retries: it pays the fresh challenge too
+    sb.gateway.inject("deep-research-status", "reject_402_after_broadcast")
+    response = payer.call("deep-research-status", {"jobId": "j"})
+    assert response.status_code == 404 and receipt_reference(response)
+    assert [t.amount for t in payer.transfers()] == [3_000, 3_000]
+    assert len(payer.credentials) == 2
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_reject_unsettled_moves_nothing(sb: Sandbox, status: int):
+    payer = Payer(sb, max_payment_retries=1)
+    jobs_before = len(sb.gateway.jobs)
+    sb.gateway.inject("deep-research", f"reject_{status}_unsettled")
+    response = payer.call("deep-research", {"query": "never settled", "limit": 1})
+    assert_rejection(response, status)
+    [credential] = payer.credentials  # signed, sent, and never broadcast
+    assert payer.transfers() == []
+    assert rpc(sb, "eth_getTransactionReceipt", tx_hash_of(credential))["result"] is None
+    assert len(sb.gateway.jobs) == jobs_before
+    assert sb.gateway.calls[-1] == ("deep-research", False, status)
+    # consumed: the same client pays normally next time
+    assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
+    assert [t.amount for t in payer.transfers()] == [3_000]
+
+
+# ------------------------------------------------------------ hostile challenges
+HOSTILE = {
+    "absurd_amount": lambda c: c.request["amount"] == "1" + "0" * 40,
+    "negative_amount": lambda c: c.request["amount"] == "-5000",
+    "non_integer_amount": lambda c: c.request["amount"] == "0.5",
+    "wrong_chain": lambda c: c.request["methodDetails"]["chainId"] == 1,
+    "expired_challenge": lambda c: datetime.fromisoformat(c.expires) < datetime.now(UTC),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(HOSTILE))
+def test_hostile_challenges_reach_the_client_as_crafted(sb: Sandbox, fault: str):
+    from mpp import Challenge
+
+    sb.gateway.inject("deep-research-status", fault)
+    response = httpx.post(f"{sb.url}/clado/deep-research-status", json={"jobId": "j"})
+    assert response.status_code == 402
+    assert response.headers["content-type"].startswith("application/problem+json")
+    challenge = Challenge.from_www_authenticate(response.headers["www-authenticate"])
+    assert HOSTILE[fault](challenge), challenge
+    assert response.json()["challengeId"] == challenge.id
+    honest = {"amount": "3000", "recipient": GATEWAY_RECIPIENT, "currency": USDC_E}
+    for key, value in honest.items():
+        if not (fault.endswith("amount") and key == "amount"):
+            assert challenge.request[key] == value, key
+    assert challenge.realm == "clado.mpp.paywithlocus.com" and challenge.method == "tempo"
+    assert challenge.intent == "charge" and challenge.expires
+    assert challenge.description == "Locus MPP: clado/deep-research-status"
+
+
+@pytest.mark.parametrize("fault", sorted(HOSTILE))
+def test_hostile_challenges_are_refused_without_signing(sb: Sandbox, fault: str):
+    payer = Payer(sb)
+    sb.gateway.inject("deep-research-status", fault)
+    if fault == "negative_amount":
+        # pympp 0.16's amount cap lets "-5000" through (it is below the cap); signing then
+        # fails by accident, hex-encoding the negative number. Nothing is signed either way.
+        with pytest.raises(ValueError):
+            payer.call("deep-research-status", {"jobId": "j"})
+    else:
+        assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 402
+    assert payer.credentials == [], "refused before signing"
+    assert payer.transfers() == []
+    assert sb.gateway.calls[-1] == ("deep-research-status", False, 402)
+
+
+def test_a_credential_for_a_hostile_challenge_is_never_settled(sb: Sandbox):
+    from mpp.client import Mpp
+    from mpp.methods.tempo import client as tempo
+
+    payer = Payer(sb)
+    payer.mpp = Mpp(  # no amount cap: it signs the absurd amount
+        methods=[tempo.charge(account=payer.account, rpc_url=sb.rpc_url, chain_id=CHAIN_ID)],
+        allowed_origins=[sb.url],
+        max_payment_retries=1,
+    )
+    payer.mpp.on_credential_created(lambda payload: payer.credentials.append(payload["credential"]))
+    sb.gateway.inject("deep-research-status", "absurd_amount")
+    response = payer.call("deep-research-status", {"jobId": "j"})
+    assert len(payer.credentials) == 1
+    assert response.status_code == 402 and "payment-receipt" not in response.headers
+    assert payer.transfers() == []
+    assert rpc(sb, "eth_getTransactionReceipt", tx_hash_of(payer.credentials[0]))["result"] is None
+
+
+# ------------------------------------------------------- rate limits, dropped sockets
+def test_retry_after_huge(sb: Sandbox):
+    payer = Payer(sb)
+    sb.gateway.inject("deep-research-status", "retry_after_huge")
+    response = payer.call("deep-research-status", {"jobId": "j"})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "999999999999"
+    assert response.json() == {"error": "Rate limit exceeded", "retry_after": 999999999999}
+    assert payer.transfers() == [] and payer.credentials == []
+
+
+def test_connection_drop_before_payment(sb: Sandbox):
+    payer = Payer(sb)
+    sb.gateway.inject("deep-research", "connection_drop")
+    with pytest.raises(httpx.TransportError):
+        payer.call("deep-research", {"query": "q", "limit": 1})
+    assert payer.transfers() == [] and payer.credentials == []
+    assert sb.gateway.calls[-1] == ("deep-research", False, 0)
+    assert payer.call("deep-research", {"query": "q", "limit": 1}).status_code == 200
+
+
+# --------------------------------------------------- RPC outage on the app's side
+CHAIN_ID_CALL = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+
+
+def test_rpc_outage_on_the_apps_side_only(sb: Sandbox):
+    payer = Payer(sb)
+    refused = sb.rpc_refused
+    with sb.rpc_outage():
+        assert sb.rpc_down
+        assert (
+            httpx.post(sb.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}).status_code
+            == 503
+        )
+        with pytest.raises(httpx.HTTPStatusError):  # pympp's eth_gasPrice answered 503
+            payer.call("deep-research-status", {"jobId": "j"})
+        assert payer.credentials == [] and payer.transfers() == []
+        # The gateway settles through its own RPC path all along.
+        assert sb.gateway.rpc_url == sb.gateway_rpc_url != sb.rpc_url
+        unaffected = Payer(sb, rpc_url=sb.gateway_rpc_url)
+        assert unaffected.call("deep-research-status", {"jobId": "j"}).status_code == 404
+        assert [t.amount for t in unaffected.transfers()] == [3_000]
+    assert not sb.rpc_down and sb.rpc_refused > refused
+    assert payer.call("deep-research-status", {"jobId": "j"}).status_code == 404
+    assert [t.amount for t in payer.transfers()] == [3_000]
+
+    sb.rpc_down = True  # the toggle, for tests that span several steps
+    try:
+        assert (
+            httpx.post(sb.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}).status_code
+            == 503
+        )
+    finally:
+        sb.rpc_down = False
+    assert rpc(sb, "eth_chainId")["result"] == "0x1079"

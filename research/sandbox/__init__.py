@@ -2,7 +2,14 @@
 
 from research.sandbox import Sandbox
 with Sandbox(port=0) as sb:          # gateway at sb.url/clado/<endpoint>, chain at sb.rpc_url
-    ...
+    sb.gateway.inject("deep-research-status", "reject_402_after_broadcast")  # see .faults
+    with sb.rpc_outage():            # sb.rpc_url answers 503; the gateway settles on
+        ...                          # sb.gateway_rpc_url regardless
+
+Modules: server (HTTP wiring, RPC outage), gateway (the MPP front), faults (names,
+queue), challenges (hostile 402s), clado_sim (bodies, prices, endpoints), jobs (a job
+over time), profiles (fake results), chain (ledger + JSON-RPC), transactions (raw 0x76),
+params (chain constants), clock (simulated time).
 """
 
 from .chain import (
@@ -10,6 +17,7 @@ from .chain import (
     GAS_PRICE,
     GAS_USED,
     PATH_USD,
+    TX_FEE,
     USDC_E,
     Chain,
     RpcError,
@@ -18,9 +26,6 @@ from .chain import (
 from .clock import SimulatedClock
 from .gateway import DEFAULT_REALM, FAULTS, GATEWAY_RECIPIENT, Gateway, Job
 from .server import Sandbox
-
-#: Fee in microdollars (base units of the fee token) charged for every transaction.
-TX_FEE = -(-GAS_USED * GAS_PRICE // 10**12)
 
 __all__ = [
     "CHAIN_ID",

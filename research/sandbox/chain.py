@@ -6,8 +6,6 @@ Pure Python; ``rlp``/``eth_account``/``eth_hash`` are imported lazily on the fir
 raw transaction, so importing this module stays cheap.
 """
 
-from __future__ import annotations
-
 import hashlib
 import threading
 import time
@@ -16,36 +14,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-CHAIN_ID = 4217
-USDC_E = "0x20c000000000000000000000b9537d11c60e8b50"
-PATH_USD = "0x20c0000000000000000000000000000000000000"
-TOKENS = (USDC_E, PATH_USD)
-AUTO_FUND_AMOUNT = 1000_000000  # 1000 tokens of 6 decimals
+from . import transactions
+from .params import (
+    AUTO_FUND_AMOUNT,
+    BALANCE_OF_SELECTOR,
+    CHAIN_ID,
+    DECIMALS,
+    DECIMALS_SELECTOR,
+    ESTIMATE_GAS,
+    GAS_PRICE,
+    GAS_USED,
+    GENESIS_BLOCK,
+    PATH_USD,
+    TOKENS,
+    TRANSFER_TOPIC,
+    TRANSFER_WITH_MEMO_TOPIC,
+    TX_FEE,
+    USDC_E,
+    RpcError,
+)
 
-# Gas prices on Tempo are attodollars (1e-18 USD) per gas; TIP-20 balances are
-# microdollars (1e-6 USD). 1 gwei-ish per gas and a fixed 28_000 gas per transaction
-# make every transaction cost 28 microdollars ($0.000028) in its fee token.
-GAS_PRICE = 1_000_000_000
-GAS_USED = 28_000
-ESTIMATE_GAS = 28_000
-ATTODOLLARS_PER_MICRODOLLAR = 10**12
-
-TRANSFER_SELECTOR = "a9059cbb"
-TRANSFER_WITH_MEMO_SELECTOR = "95777d59"
-BALANCE_OF_SELECTOR = "70a08231"
-TRANSFER_WITH_MEMO_TOPIC = "0x57bc7354aa85aed339e000bccffabbc529466af35f0772c8f8ee1145927de7f0"
-# keccak256("Transfer(address,address,uint256)")
-TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-
-GENESIS_BLOCK = 1_000_000
-
-
-class RpcError(Exception):
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
+__all__ = [
+    "CHAIN_ID",
+    "GAS_PRICE",
+    "GAS_USED",
+    "PATH_USD",
+    "TOKENS",
+    "TX_FEE",
+    "USDC_E",
+    "Chain",
+    "RpcError",
+    "Transfer",
+]
 
 
 @dataclass
@@ -59,12 +59,6 @@ class Transfer:
     fee: int
     block_number: int
     timestamp: float
-
-
-def _keccak(data: bytes) -> bytes:
-    from eth_hash.auto import keccak
-
-    return keccak(data)
 
 
 def _hex(n: int) -> str:
@@ -199,8 +193,8 @@ class Chain:
         if to in TOKENS and data.startswith(BALANCE_OF_SELECTOR) and len(data) >= 8 + 64:
             holder = "0x" + data[8 + 24 : 8 + 64]
             return _word(self.balance_of(to, holder))
-        if to in TOKENS and data.startswith("313ce567"):  # decimals()
-            return _word(6)
+        if to in TOKENS and data.startswith(DECIMALS_SELECTOR):
+            return _word(DECIMALS)
         return "0x"
 
     def rpc_eth_getTransactionReceipt(self, tx_hash: str) -> dict[str, Any] | None:
@@ -211,7 +205,7 @@ class Chain:
         with self._lock:
             return self.transactions.get(str(tx_hash).lower())
 
-    def rpc_eth_getBlockByNumber(self, tag: Any = "latest", full: bool = False) -> dict:
+    def rpc_eth_getBlockByNumber(self, tag: Any = "latest", full: bool = False) -> dict[str, Any] | None:
         with self._lock:
             if tag in ("latest", "pending", "safe", "finalized", None):
                 number = self.block_number
@@ -220,7 +214,7 @@ class Chain:
             else:
                 number = int(tag, 16) if isinstance(tag, str) else int(tag)
             if number > self.block_number or number < GENESIS_BLOCK:
-                return None  # type: ignore[return-value]
+                return None
             for block in self.blocks:
                 if block["_number"] == number:
                     txs = block["transactions"]
@@ -248,184 +242,141 @@ class Chain:
     def rpc_eth_sendRawTransaction(self, raw: str) -> str:
         return self.submit(raw)["transactionHash"]
 
-    def rpc_eth_sendRawTransactionSync(self, raw: str, timeout_ms: Any = None) -> dict:
+    def rpc_eth_sendRawTransactionSync(self, raw: str, timeout_ms: Any = None) -> dict[str, Any]:
         return self.submit(raw)
 
     # ----------------------------------------------------------- settlement
     def submit(self, raw: str) -> dict[str, Any]:
-        """Decode, validate and settle a signed type-0x76 Tempo transaction."""
-        import rlp
-        from mpp.methods.tempo.intents import _transaction_sender
-
-        if not isinstance(raw, str):
-            raise RpcError(-32602, "raw transaction must be a hex string")
-        try:
-            tx_bytes = bytes.fromhex(raw.removeprefix("0x"))
-        except ValueError as err:
-            raise RpcError(-32602, "invalid raw transaction hex") from err
-        if tx_bytes[:1] != b"\x76":
-            raise RpcError(-32000, "unsupported transaction type (sandbox accepts 0x76)")
-        try:
-            fields = rlp.decode(tx_bytes[1:])
-        except Exception as err:
-            raise RpcError(-32000, f"rlp decode failed: {err}") from err
-        if not isinstance(fields, list) or len(fields) not in (14, 15):
-            raise RpcError(-32000, "malformed Tempo transaction")
-
-        def as_int(value: Any) -> int:
-            return int.from_bytes(value, "big") if isinstance(value, bytes) else 0
-
-        chain_id = as_int(fields[0])
-        if chain_id != self.chain_id:
-            raise RpcError(-32000, f"invalid chain id {chain_id}, expected {self.chain_id}")
-        max_fee_per_gas = as_int(fields[2])
-        gas_limit = as_int(fields[3])
-        valid_before = as_int(fields[8])
-        if valid_before and valid_before <= int(self._now()):
-            raise RpcError(-32000, "transaction expired: validBefore is in the past")
-        sender = _transaction_sender(raw)
-        if sender is None:
-            raise RpcError(-32000, "invalid sender signature")
-        fee_token_raw = fields[10]
-        calls = []
-        for call in fields[4] if isinstance(fields[4], list) else []:
-            if not isinstance(call, list) or len(call) < 3:
-                raise RpcError(-32000, "malformed call")
-            to = "0x" + call[0].hex() if isinstance(call[0], bytes) else ""
-            calls.append((to.lower(), call[2] if isinstance(call[2], bytes) else b""))
-        if not calls:
-            raise RpcError(-32000, "transaction has no calls")
-        fee_token = (
-            "0x" + fee_token_raw.hex()
-            if isinstance(fee_token_raw, bytes) and len(fee_token_raw) == 20
-            else (calls[0][0] if calls[0][0] in TOKENS else PATH_USD)
-        ).lower()
-        if fee_token not in TOKENS:
-            raise RpcError(-32000, f"fee token {fee_token} is not a supported TIP-20")
-        if gas_limit < GAS_USED:
-            raise RpcError(-32000, "intrinsic gas too low")
-        if max_fee_per_gas < GAS_PRICE:
-            raise RpcError(-32000, "max fee per gas less than block base fee")
-        fee = -(-GAS_USED * GAS_PRICE // ATTODOLLARS_PER_MICRODOLLAR)
-
-        tx_hash = "0x" + _keccak(tx_bytes).hex()
-        moves: list[tuple[str, str, int, str | None]] = []  # token, to, amount, memo
-        for to, data in calls:
-            selector = data[:4].hex()
-            if to not in TOKENS:
-                raise RpcError(-32000, f"call to unknown contract {to}")
-            if selector == TRANSFER_WITH_MEMO_SELECTOR and len(data) >= 4 + 96:
-                recipient = "0x" + data[4 + 12 : 4 + 32].hex()
-                amount = int.from_bytes(data[36:68], "big")
-                memo = "0x" + data[68:100].hex()
-            elif selector == TRANSFER_SELECTOR and len(data) >= 4 + 64:
-                recipient = "0x" + data[4 + 12 : 4 + 32].hex()
-                amount = int.from_bytes(data[36:68], "big")
-                memo = None
-            else:
-                raise RpcError(-32000, f"execution reverted: unsupported call 0x{selector}")
-            moves.append((to, recipient, amount, memo))
-
+        """Decode, verify and settle a signed type-0x76 Tempo transaction; return its receipt."""
+        tx = transactions.decode(raw)
+        sender = transactions.verify(tx, chain_id=self.chain_id, now=self._now())
+        moves = transactions.token_moves(tx)
         with self._lock:
-            if tx_hash in self.receipts:
-                raise RpcError(-32000, f"replay rejected: transaction {tx_hash} was already included")
+            if tx.tx_hash in self.receipts:
+                raise RpcError(-32000, f"replay rejected: transaction {tx.tx_hash} was already included")
             sender = self._touch(sender)
-            needed: Counter[str] = Counter()
-            for token, _to, amount, _memo in moves:
-                needed[token] += amount
-            needed[fee_token] += fee
-            for token, amount in needed.items():
-                have = self._balances.get((token, sender), 0)
-                if amount > have:
-                    raise RpcError(
-                        -32003,
-                        f"insufficient funds: {sender} holds {have} of {token}, needs {amount}",
-                    )
-            self.block_number += 1
-            number = self.block_number
-            now = self._now()
-            block_hash = _block_hash(number)
-            logs: list[dict[str, Any]] = []
-            self._balances[(fee_token, sender)] -= fee
-            self.fees_collected += fee
-            for i, (token, recipient, amount, memo) in enumerate(moves):
-                recipient = self._touch(recipient)
-                self._balances[(token, sender)] -= amount
-                self._balances[(token, recipient)] = self._balances.get((token, recipient), 0) + amount
-                self.transfers.append(
-                    Transfer(
-                        tx_hash=tx_hash,
-                        sender=sender,
-                        recipient=recipient,
-                        amount=amount,
-                        currency=token,
-                        memo=memo or "0x" + "00" * 32,
-                        fee=fee if i == 0 else 0,
-                        block_number=number,
-                        timestamp=now,
-                    )
-                )
-                logs.append(self._log(token, [TRANSFER_TOPIC, _word(sender), _word(recipient)], amount))
-                if memo is not None:
-                    logs.append(
-                        self._log(
-                            token,
-                            [TRANSFER_WITH_MEMO_TOPIC, _word(sender), _word(recipient), memo],
-                            amount,
-                        )
-                    )
-            for index, log in enumerate(logs):
-                log.update(
-                    logIndex=_hex(index),
-                    transactionIndex="0x0",
-                    transactionHash=tx_hash,
-                    blockNumber=_hex(number),
-                    blockHash=block_hash,
-                    removed=False,
-                )
-            receipt = {
-                "status": "0x1",
-                "type": "0x76",
-                "transactionHash": tx_hash,
-                "transactionIndex": "0x0",
-                "blockNumber": _hex(number),
-                "blockHash": block_hash,
-                "from": sender,
-                "to": moves[0][0],
-                "contractAddress": None,
-                "logs": logs,
-                "logsBloom": "0x" + "00" * 256,
-                "gasUsed": _hex(GAS_USED),
-                "cumulativeGasUsed": _hex(GAS_USED),
-                "effectiveGasPrice": _hex(GAS_PRICE),
-                "feeToken": fee_token,
-                "feePayer": sender,
-            }
-            self.receipts[tx_hash] = receipt
-            self.transactions[tx_hash] = {
-                "hash": tx_hash,
-                "type": "0x76",
-                "chainId": _hex(self.chain_id),
-                "from": sender,
-                "to": moves[0][0],
-                "blockNumber": _hex(number),
-                "blockHash": block_hash,
-                "transactionIndex": "0x0",
-                "gas": _hex(gas_limit),
-                "maxFeePerGas": _hex(max_fee_per_gas),
-                "nonce": "0x0",
-                "value": "0x0",
-                "input": "0x" + calls[0][1].hex(),
-                "feeToken": fee_token,
-                "validBefore": _hex(valid_before),
-                "calls": [{"to": to, "value": "0x0", "input": "0x" + data.hex()} for to, data in calls],
-            }
-            self.blocks.append({"_number": number, "_timestamp": now, "transactions": [tx_hash]})
-            return receipt
+            self._check_funds(sender, tx.fee_token, moves)
+            return self._settle(tx, sender, moves)
 
-    @staticmethod
-    def _log(token: str, topics: list[str], amount: int) -> dict[str, Any]:
-        return {"address": token, "topics": topics, "data": _word(amount)}
+    def _check_funds(self, sender: str, fee_token: str, moves: list[transactions.Move]) -> None:
+        needed: Counter[str] = Counter()
+        for move in moves:
+            needed[move.token] += move.amount
+        needed[fee_token] += TX_FEE
+        for token, amount in needed.items():
+            have = self._balances.get((token, sender), 0)
+            if amount > have:
+                raise RpcError(
+                    -32003,
+                    f"insufficient funds: {sender} holds {have} of {token}, needs {amount}",
+                )
+
+    def _settle(
+        self, tx: transactions.TempoTransaction, sender: str, moves: list[transactions.Move]
+    ) -> dict[str, Any]:
+        """Move the tokens, mine a one-transaction block, store receipt and transaction."""
+        self.block_number += 1
+        number = self.block_number
+        now = self._now()
+        self._balances[(tx.fee_token, sender)] -= TX_FEE
+        self.fees_collected += TX_FEE
+        logs: list[dict[str, Any]] = []
+        for i, move in enumerate(moves):
+            recipient = self._touch(move.recipient)
+            self._balances[(move.token, sender)] -= move.amount
+            key = (move.token, recipient)
+            self._balances[key] = self._balances.get(key, 0) + move.amount
+            self.transfers.append(
+                Transfer(
+                    tx_hash=tx.tx_hash,
+                    sender=sender,
+                    recipient=recipient,
+                    amount=move.amount,
+                    currency=move.token,
+                    memo=move.memo or "0x" + "00" * 32,
+                    fee=TX_FEE if i == 0 else 0,
+                    block_number=number,
+                    timestamp=now,
+                )
+            )
+            logs += _transfer_logs(move, sender, recipient)
+        receipt = self._receipt(tx, sender, moves[0].token, number, logs)
+        self.receipts[tx.tx_hash] = receipt
+        self.transactions[tx.tx_hash] = self._transaction(tx, sender, moves[0].token, number)
+        self.blocks.append({"_number": number, "_timestamp": now, "transactions": [tx.tx_hash]})
+        return receipt
+
+    def _receipt(
+        self,
+        tx: transactions.TempoTransaction,
+        sender: str,
+        to: str,
+        number: int,
+        logs: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        block_hash = _block_hash(number)
+        for index, log in enumerate(logs):
+            log.update(
+                logIndex=_hex(index),
+                transactionIndex="0x0",
+                transactionHash=tx.tx_hash,
+                blockNumber=_hex(number),
+                blockHash=block_hash,
+                removed=False,
+            )
+        return {
+            "status": "0x1",
+            "type": "0x76",
+            "transactionHash": tx.tx_hash,
+            "transactionIndex": "0x0",
+            "blockNumber": _hex(number),
+            "blockHash": block_hash,
+            "from": sender,
+            "to": to,
+            "contractAddress": None,
+            "logs": logs,
+            "logsBloom": "0x" + "00" * 256,
+            "gasUsed": _hex(GAS_USED),
+            "cumulativeGasUsed": _hex(GAS_USED),
+            "effectiveGasPrice": _hex(GAS_PRICE),
+            "feeToken": tx.fee_token,
+            "feePayer": sender,
+        }
+
+    def _transaction(
+        self, tx: transactions.TempoTransaction, sender: str, to: str, number: int
+    ) -> dict[str, Any]:
+        return {
+            "hash": tx.tx_hash,
+            "type": "0x76",
+            "chainId": _hex(self.chain_id),
+            "from": sender,
+            "to": to,
+            "blockNumber": _hex(number),
+            "blockHash": _block_hash(number),
+            "transactionIndex": "0x0",
+            "gas": _hex(tx.gas_limit),
+            "maxFeePerGas": _hex(tx.max_fee_per_gas),
+            "nonce": "0x0",
+            "value": "0x0",
+            "input": "0x" + tx.calls[0].data.hex(),
+            "feeToken": tx.fee_token,
+            "validBefore": _hex(tx.valid_before),
+            "calls": [{"to": c.to, "value": "0x0", "input": "0x" + c.data.hex()} for c in tx.calls],
+        }
+
+
+def _log(token: str, topics: list[str], amount: int) -> dict[str, Any]:
+    return {"address": token, "topics": topics, "data": _word(amount)}
+
+
+def _transfer_logs(move: transactions.Move, sender: str, recipient: str) -> list[dict[str, Any]]:
+    """A TIP-20 ``Transfer`` log, plus ``TransferWithMemo`` when the call carried a memo."""
+    logs = [_log(move.token, [TRANSFER_TOPIC, _word(sender), _word(recipient)], move.amount)]
+    if move.memo is not None:
+        topics = [TRANSFER_WITH_MEMO_TOPIC, _word(sender), _word(recipient), move.memo]
+        logs.append(_log(move.token, topics, move.amount))
+    return logs
 
 
 def _error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:

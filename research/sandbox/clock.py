@@ -13,18 +13,18 @@ START = 1_800_000_000.0  # a fixed moment in 2027, so runs are repeatable
 class SimulatedClock:
     """A thread-safe clock that only moves when told to. Calling it gives epoch seconds."""
 
-    def __init__(self, start=START):
+    def __init__(self, start: float = START) -> None:
         self._now = float(start)
         self._lock = threading.Lock()
 
-    def __call__(self):
+    def __call__(self) -> float:
         with self._lock:
             return self._now
 
-    def advance(self, seconds):
+    def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
 
-    def aware(self):
+    def aware(self) -> datetime.datetime:
         """The current simulated time as an aware datetime (what Django code expects)."""
         return datetime.datetime.fromtimestamp(self(), datetime.UTC)

@@ -8,8 +8,6 @@ non-Latin and accented names, emoji, commas, double quotes, embedded newlines,
 (spreadsheet formula injection), plus criteria as plain strings and as objects.
 """
 
-from __future__ import annotations
-
 import hashlib
 import random
 from typing import Any
@@ -331,5 +329,5 @@ def profile(query: str, index: int, criteria: list[str] | None = None) -> dict[s
     }
 
 
-def profiles(query: str, start: int, stop: int, criteria: list[str] | None = None) -> list[dict]:
+def profiles(query: str, start: int, stop: int, criteria: list[str] | None = None) -> list[dict[str, Any]]:
     return [profile(query, i, criteria) for i in range(start, stop)]
