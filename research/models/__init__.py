@@ -11,6 +11,7 @@ from .jobs import (
 )
 from .leads import Lead
 from .ledger import BudgetCap, BudgetScope, BudgetWindow, Charge
+from .people import Preferences
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -24,5 +25,6 @@ __all__ = [
     "Hold",
     "JobStatus",
     "Lead",
+    "Preferences",
     "ResearchJob",
 ]
