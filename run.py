@@ -2,7 +2,7 @@
 """Set up and run everything from a fresh machine with nothing but Python 3.11+.
 
     python3 run.py app     install, migrate, then run the sandbox, the worker and the web server
-    python3 run.py test    install (and Debian's chromium if it can), then run the test suite
+    python3 run.py test    install (and Debian's chromium if it can), lint, then run the test suite
 
 Both create `.venv/` beside this file on first use and reinstall only when pyproject.toml
 changes. Only the standard library is used here, since nothing else is installed yet.
@@ -105,8 +105,18 @@ def postgres_reachable():
     return subprocess.run([PYTHON, "-c", code], capture_output=True).returncode == 0
 
 
+def lint():
+    """ruff finds mistakes and keeps one format; CI fails on either before a test runs."""
+    say("Lint: ruff check, ruff format --check")
+    checked = subprocess.run([PYTHON, "-m", "ruff", "check", "."], cwd=ROOT).returncode
+    formatted = subprocess.run([PYTHON, "-m", "ruff", "format", "--check", "."], cwd=ROOT).returncode
+    return checked or formatted
+
+
 def test(pytest_args):
     install("test")
+    if lint():
+        return 1
     ensure_chromium()
     say("Tests on SQLite")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CLADO_MPP_URL", "REDIS_URL")}

@@ -1,7 +1,7 @@
 """Peak memory of a streamed CSV export: 10k rows against 100k rows.
 
-    /tmp/venv/bin/python bench/csv_export.py            # a throwaway SQLite file
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench /tmp/venv/bin/python bench/csv_export.py
+    .venv/bin/python bench/csv_export.py            # a throwaway SQLite file
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/csv_export.py
 
 Builds a job with N leads (bulk-created, never paid for), streams its CSV the way the view does,
 drops each chunk as a client would after sending it, and prints the Python heap's peak while

@@ -1,6 +1,6 @@
 """Build a demo workspace against the sandbox and capture the README's screenshots.
 
-    /tmp/venv/bin/python docs/screenshots.py          # writes docs/*.png
+    .venv/bin/python docs/screenshots.py          # writes docs/*.png
 
 Everything is real except time: a throwaway SQLite database, the built-in sandbox gateway and
 chain (every launch and status check below is paid there), the app served over HTTP, and

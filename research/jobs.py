@@ -41,15 +41,11 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None, crite
 
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
+    The check runs after the row is written, against earlier rows only, so of two identical
+    searches sent at the same instant exactly one survives.
     """
-    if idempotency_key is not None:
-        existing = ResearchJob.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
     digest = searches.fingerprint(query, limit, criteria, company_urls)
-    if not again and (earlier := searches.earlier_run(owner, digest)) is not None:
-        raise SameSearchRecently(earlier)
-    job, _ = ResearchJob.objects.get_or_create(
+    job, created = ResearchJob.objects.get_or_create(
         idempotency_key=idempotency_key or uuid.uuid4(),
         defaults={
             "owner": owner,
@@ -60,6 +56,9 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None, crite
             "fingerprint": digest,
         },
     )
+    if created and not again and (earlier := searches.earlier_run(owner, digest, before=job)) is not None:
+        job.delete()  # never launched: nothing refers to it yet
+        raise SameSearchRecently(earlier)
     return job
 
 

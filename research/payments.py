@@ -164,6 +164,7 @@ def _write_ahead_method(call):
         reason = refusal_reason(challenge, call.ceiling, call.endpoint)  # money deserves two looks
         if reason is not None:
             raise PaymentRefused(f"{reason} Nothing was paid.")
+        await _chain_answers()  # signing needs the chain: an outage writes no ledger row at all
         call.charge = await sync_to_async(ledger.open_charge)(
             amount=int(challenge.request["amount"]),
             user=call.user,
@@ -193,7 +194,7 @@ def _write_ahead_method(call):
 
 # --- Policy -------------------------------------------------------------------------------
 
-_BASE_UNITS = re.compile(r"[0-9]{1,30}")
+_BASE_UNITS = re.compile(r"[0-9]{1,4000}")  # Python parses at most 4300 digits
 
 
 def refusal_reason(challenge, ceiling, endpoint):
@@ -272,6 +273,28 @@ async def _mark_unknown(call, detail):
         await sync_to_async(ledger.mark_unknown)(call.charge, detail)
 
 
+async def _chain_answers():
+    """One cheap RPC call (the gas price signing asks for next); ChainUnavailable if it fails."""
+    try:
+        async with httpx.AsyncClient(timeout=settings.GATEWAY_TIMEOUT) as client:
+            response = await client.post(
+                settings.TEMPO_RPC_URL,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_gasPrice", "params": []},
+            )
+        response.raise_for_status()
+        if "result" not in response.json():
+            raise ValueError("no result")
+    except (httpx.HTTPError, ValueError) as error:
+        raise _chain_down(error) from error
+
+
+def _chain_down(error):
+    host = httpx.URL(settings.TEMPO_RPC_URL).host
+    return wallet.ChainUnavailable(
+        f"The chain RPC at {host} does not answer, so nothing could be signed ({_describe(error)})."
+    )
+
+
 def _signing_failure(error):
     """Signing needs the chain (chain id, gas price): its RPC down is an outage, not a refusal."""
     if isinstance(error, (PaymentRefused, BudgetExceeded, wallet.Outage)):
@@ -280,10 +303,7 @@ def _signing_failure(error):
         isinstance(error, (httpx.HTTPError, OSError, RuntimeError))
         or type(error).__name__ == "TransactionError"
     ):
-        return wallet.ChainUnavailable(
-            f"The chain RPC at {httpx.URL(settings.TEMPO_RPC_URL).host} does not answer, so nothing could be "
-            f"signed ({_describe(error)})."
-        )
+        return _chain_down(error)
     return PaymentRefused(f"The payment could not be signed ({_describe(error)}). Nothing was paid.")
 
 

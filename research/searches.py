@@ -34,12 +34,17 @@ def fingerprint(query, limit, criteria=(), company_urls=()):
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def earlier_run(owner, digest, now=None):
-    """The latest job of `owner` for the same search, launched in the last day or still active."""
+def earlier_run(owner, digest, before=None, now=None):
+    """The latest job of `owner` for the same search, launched in the last day or still active.
+
+    `before`: only jobs created before that one (by primary key) count.
+    """
     now = now or timezone.now()
+    jobs = ResearchJob.objects.filter(owner=owner, fingerprint=digest)
+    if before is not None:
+        jobs = jobs.filter(pk__lt=before.pk)
     return (
-        ResearchJob.objects.filter(owner=owner, fingerprint=digest)
-        .filter(Q(launched_at__gte=now - RELAUNCH_WINDOW) | Q(status__in=ACTIVE_STATUSES))
+        jobs.filter(Q(launched_at__gte=now - RELAUNCH_WINDOW) | Q(status__in=ACTIVE_STATUSES))
         .order_by("-created_at", "-id")
         .first()
     )
