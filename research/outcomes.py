@@ -8,7 +8,7 @@ import datetime
 from django.conf import settings
 
 from . import clock
-from .models import Hold, ResearchJob
+from .models import Charge, Hold, ResearchJob
 from .money import format_usd
 
 NOTHING_PAID = "Nothing was paid."
@@ -21,11 +21,16 @@ def sentence(error):
 
 
 def charged(error):
-    """Whether a failed call still cost money, as a sentence (unless the error says so already)."""
+    """Whether a failed call still cost money, as a sentence (unless the error says so already).
+
+    Only a settled charge is said to be paid: one still open is being checked on the chain.
+    """
     charge = getattr(error, "charge", None)
-    if charge is None:
+    if charge is None or charge.state == Charge.State.FAILED:
         return "" if NOTHING_PAID in str(error) else NOTHING_PAID
-    return f"The call was paid ({format_usd(charge.amount)})."
+    if charge.state == Charge.State.SETTLED:
+        return f"The call was paid ({format_usd(charge.amount)})."
+    return f"Whether its payment ({format_usd(charge.amount)}) moved is being checked on the chain."
 
 
 def explain(error):

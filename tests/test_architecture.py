@@ -117,3 +117,15 @@ def test_no_template_writes_a_price_of_its_own():
         if prices.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_every_row_of_the_fault_table_is_backed_by_a_test_that_exists():
+    table = (ROOT / "docs" / "reliability.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "test_" in line]
+    assert len(rows) >= 20
+    sources = "".join(path.read_text() for path in (ROOT / "tests").rglob("test_*.py"))
+    for row in rows:
+        names = re.findall(r"::(test_\w+)", row)
+        assert names, row
+        for name in names:
+            assert f"def {name}(" in sources, f"{name} is named in docs/reliability.md but does not exist"

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from research import jobs
 from research.models import BudgetCap, BudgetScope, Charge, Hold, JobStatus
-from tests.conftest import advance_to, cap_jobs_at, start
+from tests.conftest import advance_to, assert_ledger_matches_chain, cap_jobs_at, start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
 
@@ -38,6 +38,7 @@ def test_a_job_paused_by_a_cap_shows_paused_budget_names_the_cap_and_never_says_
     assert "An admin can raise the per-job cap under Admin → Budget caps." in words
     listing = logged_in.get(reverse("research:job_list"))
     assert "Paused: budget" in text_of(listing)
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_raising_a_cap_in_the_admin_resumes_held_jobs_at_once(client, staff, user, sandbox, clock):
@@ -63,6 +64,7 @@ def test_raising_a_cap_in_the_admin_resumes_held_jobs_at_once(client, staff, use
     jobs.poll_due_jobs()
     job.refresh_from_db()
     assert job.hold == Hold.NONE and job.polls == 1, "the status check the cap had held back"
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_a_launch_needs_room_for_the_status_checks_the_poller_expects(user, sandbox, settings):
@@ -78,6 +80,7 @@ def test_a_launch_needs_room_for_the_status_checks_the_poller_expects(user, sand
 
     cap_jobs_at(LAUNCH_10 + 4 * CHECK)
     assert jobs.quote(user, 10).fits
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_the_new_search_form_says_which_cap_its_budget_figure_is(logged_in, user, settings):

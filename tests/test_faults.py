@@ -83,6 +83,7 @@ def test_a_gateway_that_keeps_failing_ends_the_job_after_a_bounded_number_of_tri
     assert job.message.endswith("Nothing was paid.")
     clock.advance(3600)
     assert jobs.poll_due_jobs() == 0
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_a_5xx_after_payment_is_recorded_unknown_retried_and_reconciled_by_hash(finished_job, sandbox, clock):
@@ -163,6 +164,7 @@ def test_a_rate_limit_waits_as_long_as_the_gateway_asks_and_costs_nothing(finish
 
     job = poll(job, clock)
     assert job.status == JobStatus.COMPLETED
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_a_job_the_gateway_does_not_know_ends_in_error_after_bounded_paid_tries(user, sandbox, clock):
@@ -186,6 +188,7 @@ def test_an_unpaid_404_from_the_gateway_is_retried_like_any_hiccup(finished_job,
     assert retried_later(job, 1) and status_calls(job) == 0
     job = poll(job, clock)
     assert job.status == JobStatus.COMPLETED
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 @pytest.mark.parametrize(

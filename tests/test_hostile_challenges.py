@@ -9,7 +9,7 @@ import pytest
 
 from research import jobs
 from research.models import AuditEvent, Charge, JobStatus
-from tests.conftest import advance_to, finish, start
+from tests.conftest import advance_to, assert_ledger_matches_chain, finish, start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
 
@@ -42,6 +42,7 @@ def test_a_status_check_facing_a_hostile_challenge_ends_the_job_at_once_with_the
     assert not Charge.objects.filter(job=job, endpoint="deep-research-status").exists()
     assert len(sandbox.chain.transfers) == transfers
     assert AuditEvent.objects.filter(job=job, action=AuditEvent.Action.REFUSED).count() == 1
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 @pytest.mark.parametrize(("fault", "reason"), REASONS[:5])
@@ -52,6 +53,7 @@ def test_a_launch_facing_a_hostile_challenge_is_not_launched_and_says_why(user, 
     assert job.message.startswith("Not launched: ") and job.message.endswith("Nothing was paid.")
     assert reason in job.message
     assert not Charge.objects.exists()
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_a_retry_after_of_any_size_is_capped_at_an_hour(user, sandbox, clock):
@@ -64,3 +66,4 @@ def test_a_retry_after_of_any_size_is_capped_at_an_hour(user, sandbox, clock):
     wait = (job.next_poll_at - clock.aware()).total_seconds()
     assert wait == 3600 and job.is_running
     assert job.message == "The gateway asked us to slow down; next status check in 3600 s."
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())

@@ -100,3 +100,4 @@ def test_research_poll_reconciles_as_the_workers_cycle_does(finished_job, sandbo
     call_command("research", "poll")
     assert "Reconciled 1 charge(s)" in capsys.readouterr().out
     assert Charge.objects.get(pk=charge.pk).state == Charge.State.SETTLED
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())

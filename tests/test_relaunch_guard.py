@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from research import jobs, searches
 from research.models import Charge, JobStatus, ResearchJob
-from tests.conftest import advance_to, finish, start
+from tests.conftest import advance_to, assert_ledger_matches_chain, finish, start
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
 
@@ -44,6 +44,7 @@ def test_back_then_launch_again_shows_the_earlier_job_and_pays_nothing(logged_in
     assert f'href="{job.get_absolute_url()}"' in page, "one choice: open it"
     assert "Pay again · $0.203" in page, "the other: pay again, price shown"
     assert ResearchJob.objects.count() == 1 and Charge.objects.filter(endpoint="deep-research").count() == 1
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_paying_again_needs_the_second_confirmation_and_then_launches_once(logged_in, sandbox):
@@ -57,6 +58,7 @@ def test_paying_again_needs_the_second_confirmation_and_then_launches_once(logge
     # Sending the confirmation twice (a reload) still launches that second job once.
     logged_in.post(reverse("research:job_new"), {**form, "again": "on"})
     assert Charge.objects.filter(endpoint="deep-research").count() == 2
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_a_different_limit_criteria_or_company_filter_is_a_different_search(user):
@@ -85,6 +87,7 @@ def test_the_command_line_refuses_a_repeat_unless_told_again(user, sandbox, caps
     assert Charge.objects.filter(endpoint="deep-research").count() == 1
     call_command("research", "start", "Heads of data in Prague", "--limit", "5", "--user", "alice", "--again")
     assert Charge.objects.filter(endpoint="deep-research").count() == 2
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 # --- More results from a search that found everyone --------------------------------------------
@@ -103,7 +106,9 @@ def exhausted_job(user, sandbox, clock):
     return job
 
 
-def test_more_on_an_exhausted_search_warns_with_the_total_and_needs_a_confirmation(logged_in, exhausted_job):
+def test_more_on_an_exhausted_search_warns_with_the_total_and_needs_a_confirmation(
+    logged_in, exhausted_job, sandbox
+):
     page = logged_in.get(exhausted_job.get_absolute_url()).content.decode()
     assert "Find 30 more · $0.303" in page
     assert "has probably found everyone it can" in page
@@ -119,6 +124,7 @@ def test_more_on_an_exhausted_search_warns_with_the_total_and_needs_a_confirmati
     )
     assert confirmed.status_code == 302
     assert Charge.objects.filter(endpoint="deep-research-more").count() == 1
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_more_on_a_search_that_found_all_it_was_asked_for_needs_no_extra_confirmation(user, sandbox, clock):
