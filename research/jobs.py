@@ -36,11 +36,14 @@ class SameSearchRecently(NeedsConfirmation):
 # --- Launch -------------------------------------------------------------------------------
 
 
-def create_job(owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False):
+def create_job(
+    owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False, saved_search=None
+):
     """The job row for a launch; the same idempotency key always gives the same job.
 
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
+    `saved_search` makes the job a run of that saved search.
     """
     if idempotency_key is not None:
         existing = ResearchJob.objects.filter(idempotency_key=idempotency_key).first()
@@ -58,6 +61,7 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None, crite
             "company_urls": list(company_urls),
             "criteria": list(criteria),
             "fingerprint": digest,
+            "saved_search": saved_search,
         },
     )
     return job
