@@ -120,11 +120,14 @@ def valid(keys):
 
 
 def offered(questions=(), all_leads=False):
-    """[(key, label)] a person can choose from, for a job's leads or for all leads."""
+    """[(key, label)] a person can choose from, for a job's leads or for all leads.
+
+    The name, the shortlist status and the answers to the criteria come first: what a rep reads at a glance.
+    """
     skip = "job" if all_leads else "jobs"
-    return [(key, col.label) for key, col in COLUMNS.items() if key != skip] + [
-        (CRITERIA_PREFIX + question, question) for question in questions
-    ]
+    first = [("name", COLUMNS["name"].label), ("status", COLUMNS["status"].label)]
+    rest = [(key, col.label) for key, col in COLUMNS.items() if key not in (skip, "name", "status")]
+    return first + [(CRITERIA_PREFIX + question, question) for question in questions] + rest
 
 
 def default_columns(all_leads=False):

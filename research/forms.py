@@ -29,7 +29,8 @@ class ScheduleFields(forms.Form):
         min_value=Decimal("0.01"),
         max_digits=10,
         decimal_places=2,
-        help_text="A run that would cost more (its launch and status checks) is not launched.",
+        help_text="A run that would cost more (its launch and status checks) is not launched. "
+        "Left empty: what one run of this search costs now.",
     )
 
     def clean_max_spend(self):
@@ -40,7 +41,7 @@ class ScheduleFields(forms.Form):
     def dollars(base_units):
         """An initial value for `max_spend`: base units rounded up to the cent."""
         cents = -(-int(base_units) // 10_000)
-        return to_decimal(cents * 10_000)
+        return to_decimal(cents * 10_000).quantize(Decimal("0.01"))
 
 
 class NewJobForm(ScheduleFields):
@@ -94,12 +95,6 @@ class NewJobForm(ScheduleFields):
         if any(len(question) > 300 for question in questions):
             raise forms.ValidationError("Keep each question under 300 characters.")
         return questions
-
-    def clean(self):
-        data = super().clean()
-        if data.get("schedule") and not data.get("max_spend"):
-            self.add_error("max_spend", "Say how much a run may cost at most.")
-        return data
 
     def clean_company_urls(self):
         lines = _lines(self.cleaned_data["company_urls"])

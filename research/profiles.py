@@ -217,6 +217,7 @@ class Whole:
     picture: str
     initials: str
     headline: str
+    current: str  # "Title at Company" of the current role, or ""
     description: str
     location: str
     country: str
@@ -241,6 +242,7 @@ def whole(lead):
         picture=picture(raw),
         initials=initials.upper(),
         headline=lead.headline,
+        current=" at ".join(part for part in (lead.title, lead.company) if part),
         description=description(raw),
         location=lead.location,
         country=lead.country,

@@ -82,9 +82,9 @@ def test_the_default_columns_and_the_person_s_choice(logged_in, user):
 
     _, body = download(logged_in, url)
     assert parse(body)[0] == [
-        "Name", "Headline", "Current title", "Company", "Location", "Country", "LinkedIn URL",
-        "Decision maker", "Shortlist status",
+        "Name", "Shortlist status",
         "Works in sales or business development.", "Based in Europe.",  # one column per criteria question
+        "Headline", "Current title", "Company", "Location", "Country", "LinkedIn URL", "Decision maker",
     ]  # fmt: skip
 
     _, body = download(
@@ -150,6 +150,6 @@ def test_a_big_export_starts_with_the_header_before_any_row_is_read(logged_in, u
     job = big_job(user, 3_000)
     response = logged_in.get(reverse("research:job_export", args=[job.pk]))
     first = next(iter(response.streaming_content))
-    assert first.decode("utf-8").startswith("\ufeffName,Headline,Current title")
+    assert first.decode("utf-8").startswith("\ufeffName,Shortlist status,Works in sales.,Headline,Current title")
     rest = b"".join(response.streaming_content)
     assert rest.count(b"\r\n") == 3_000 and b"'=CTO" in rest

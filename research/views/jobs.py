@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import budgets, jobs, pricing, saved_searches
 from ..forms import MoreResultsForm, NewJobForm
 from ..models import ACTIVE_STATUSES, JobStatus, ResearchJob
-from ..money import format_usd
+from ..money import format_usd, from_dollars
 from . import render
 from .leads import results_context
 
@@ -99,8 +99,6 @@ def _initial(request):
             criteria="\n".join(job.criteria),
             company_urls="\n".join(job.company_urls),
         )
-    cost = jobs.quote(request.user, initial["limit"]).needed
-    initial["max_spend"] = NewJobForm.dollars(cost)
     return initial
 
 
@@ -113,7 +111,9 @@ def _save_search(user, data, first_run):
         criteria=data["criteria"],
         company_urls=data["company_urls"],
         cadence=data["schedule"],
-        max_spend=data["max_spend"],
+        # Left empty, the cap is what one run costs now (rounded up to the cent).
+        max_spend=data["max_spend"]
+        or from_dollars(NewJobForm.dollars(jobs.quote(user, data["limit"]).needed)),
         first_run=first_run,
     )
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import jobs, saved_searches
 from ..forms import SavedSearchForm
 from ..models import ResearchJob, SavedSearch
+from ..money import from_dollars
 
 RUNS_SHOWN = 10
 
@@ -57,6 +58,7 @@ def search_new(request):
     if not source.isdigit():
         raise Http404
     job = get_object_or_404(ResearchJob, pk=source)
+    cost = from_dollars(SavedSearchForm.dollars(jobs.quote(request.user, job.limit).needed))
     if request.method == "POST":
         form = SavedSearchForm(request.POST)
         if form.is_valid():
@@ -69,13 +71,12 @@ def search_new(request):
                 criteria=job.criteria,
                 company_urls=job.company_urls,
                 cadence=data["schedule"],
-                max_spend=data["max_spend"],
+                max_spend=data["max_spend"] or cost,
                 first_run=job if job.owner_id == request.user.pk else None,
             )
             messages.success(request, f"Saved “{saved.name}”: it runs {saved.get_cadence_display().lower()}.")
             return redirect(saved)
     else:
-        cost = jobs.quote(request.user, job.limit).needed
         form = SavedSearchForm(
             initial={
                 "schedule": "weekly",
