@@ -28,10 +28,6 @@ def _entry(lead):
     return getattr(lead, "entry", None)
 
 
-def _number(value):
-    return "" if value is None else value
-
-
 @dataclass(frozen=True)
 class Column:
     label: str
@@ -62,16 +58,20 @@ COLUMNS = {
     "note": Column("Note", lambda lead: _entry(lead).note if _entry(lead) else "", needs="shortlist"),
     "description": Column("Description", lambda lead: profiles.description(lead.raw), raw=True),
     "skills": Column("Skills", lambda lead: ", ".join(profiles.skills(lead.raw)), raw=True),
-    "connections": Column("Connections", lambda lead: _number(profiles.connections(lead.raw)), raw=True),
-    "followers": Column("Followers", lambda lead: _number(profiles.followers(lead.raw)), raw=True),
+    "connections": Column(
+        "Connections", lambda lead: profiles.count_text(lead.raw, "connections_count"), raw=True
+    ),
+    "followers": Column("Followers", lambda lead: profiles.count_text(lead.raw, "followers_count"), raw=True),
     "experience_months": Column(
-        "Experience (months)", lambda lead: _number(profiles.experience_months(lead.raw)), raw=True
+        "Experience (months)",
+        lambda lead: profiles.count_text(lead.raw, "total_experience_duration_months"),
+        raw=True,
     ),
     "is_working": Column("Working now", lambda lead: _yes_no(profiles.is_working(lead.raw)), raw=True),
     "last_role": Column("Last role", lambda lead: profiles.last_role_text(lead.raw), raw=True),
     "roles": Column("Roles", lambda lead: profiles.roles_text(lead.raw), raw=True),
     "education": Column("Education", lambda lead: profiles.education_text(lead.raw), raw=True),
-    "picture": Column("Picture URL", lambda lead: profiles.picture(lead.raw), raw=True),
+    "picture": Column("Picture URL", lambda lead: profiles.picture_url(lead.raw), raw=True),
     "criteria": Column(
         "Criteria (JSON)",
         lambda lead: json.dumps(lead.criteria, ensure_ascii=False) if lead.criteria else "",
@@ -84,7 +84,8 @@ COLUMNS = {
         lambda lead: " ".join(str(job_id) for job_id, _ in lead.sources),
         needs="sources",
     ),
-    "other": Column("Other fields (JSON)", lambda lead: profiles.other_fields(lead.raw), raw=True),
+    # Everything the gateway sent, as it sent it: whatever has no column of its own is here too.
+    "raw": Column("Raw result (JSON)", lambda lead: json.dumps(lead.raw, ensure_ascii=False), raw=True),
 }
 # The "default" export. The table (and a person's own CSV) adds the shortlist status.
 DEFAULT_COLUMNS = [

@@ -152,16 +152,17 @@ class BulkForm(forms.Form):
     selection = forms.ChoiceField(choices=[("page", "Ticked"), ("all", "All matching")], initial="page")
     person = IdsField(required=False)
     action = forms.ChoiceField(choices=[("status", "Set status"), ("tag", "Add tag"), ("export", "Export")])
-    status = forms.ChoiceField(choices=ShortlistStatus.choices, required=False)
-    tag = forms.CharField(max_length=50, required=False)
+    # Named apart from the table's own filters ("shortlist", "tag"), which the form carries along.
+    new_status = forms.ChoiceField(choices=ShortlistStatus.choices, required=False)
+    new_tag = forms.CharField(max_length=50, required=False)
     preset = forms.CharField(max_length=20, required=False)
 
     def clean(self):
         data = super().clean()
         if data.get("selection") == "page" and not data.get("person"):
             raise forms.ValidationError("Tick at least one person, or choose everyone matching the filters.")
-        if data.get("action") == "tag" and not data.get("tag", "").strip():
-            self.add_error("tag", "Type the tag to add.")
-        if data.get("action") == "status" and not data.get("status"):
-            self.add_error("status", "Choose the status to set.")
+        if data.get("action") == "tag" and not data.get("new_tag", "").strip():
+            self.add_error("new_tag", "Type the tag to add.")
+        if data.get("action") == "status" and not data.get("new_status"):
+            self.add_error("new_status", "Choose the status to set.")
         return data

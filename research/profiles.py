@@ -10,7 +10,7 @@ from dataclasses import dataclass
 CURRENT_ROLE_END = "1970-01-01"  # the gateway's end date of a role someone still holds
 PICTURE_KEYS = ("picture_url", "picture_permalink", "profile_picture_url", "profile_picture", "photo_url")
 # Profile fields shown or exported under a name of their own; anything else is kept as "other fields".
-KNOWN_PROFILE_KEYS = {
+KNOWN_PROFILE_KEYS = {  # (the picture key used is known too: see `other_fields`)
     "id",
     "name",
     "headline",
@@ -25,7 +25,6 @@ KNOWN_PROFILE_KEYS = {
     "total_experience_duration_months",
     "skills",
     "criteria",
-    *PICTURE_KEYS,
 }
 KNOWN_RESULT_KEYS = {"profile", "experience", "education"}
 
@@ -42,7 +41,8 @@ class Role:
 
     def __str__(self):
         what = " at ".join(part for part in (self.title, self.company) if part) or "(a role)"
-        return f"{what} ({self.start or '?'} – {'now' if self.current else self.end or '?'})"
+        where = f", {self.location}" if self.location else ""
+        return f"{what} ({self.start or '?'} – {'now' if self.current else self.end or '?'}{where})"
 
 
 def answer_of(value):
@@ -154,14 +154,21 @@ def skills(raw):
     return names
 
 
-def picture(raw):
-    """The profile picture's URL, only if it is https (anything else is not shown), or ""."""
+def _picture_key(fields):
+    return next((key for key in PICTURE_KEYS if text(fields.get(key)).strip()), None)
+
+
+def picture_url(raw):
+    """The profile picture's URL as the gateway sent it, or ""."""
     fields = profile(raw)
-    for key in PICTURE_KEYS:
-        url = text(fields.get(key)).strip()
-        if url:
-            return url if url.lower().startswith("https://") else ""
-    return ""
+    key = _picture_key(fields)
+    return text(fields.get(key)).strip() if key else ""
+
+
+def picture(raw):
+    """The picture's URL if a page may show it (https only), or "" (the page shows initials instead)."""
+    url = picture_url(raw)
+    return url if url.lower().startswith("https://") else ""
 
 
 def description(raw):
@@ -176,6 +183,12 @@ def followers(raw):
     return number(profile(raw).get("followers_count"))
 
 
+def count_text(raw, key):
+    """A count for a cell: the number, or whatever the gateway sent if it is not one ("500+")."""
+    value = profile(raw).get(key)
+    return number(value) if number(value) is not None else text(value)
+
+
 def experience_months(raw):
     return number(profile(raw).get("total_experience_duration_months"))
 
@@ -183,7 +196,8 @@ def experience_months(raw):
 def other_fields(raw):
     """What the gateway sent that has no column of its own, as JSON ("" when nothing): nothing is lost."""
     raw = raw if isinstance(raw, dict) else {}
-    extra = {key: value for key, value in profile(raw).items() if key not in KNOWN_PROFILE_KEYS}
+    known = KNOWN_PROFILE_KEYS | {_picture_key(profile(raw))}
+    extra = {key: value for key, value in profile(raw).items() if key not in known}
     if raw.get("profile") is not None:
         extra.update({key: value for key, value in raw.items() if key not in KNOWN_RESULT_KEYS})
     return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else ""

@@ -150,6 +150,8 @@ def test_a_big_export_starts_with_the_header_before_any_row_is_read(logged_in, u
     job = big_job(user, 3_000)
     response = logged_in.get(reverse("research:job_export", args=[job.pk]))
     first = next(iter(response.streaming_content))
-    assert first.decode("utf-8").startswith("\ufeffName,Shortlist status,Works in sales.,Headline,Current title")
+    assert first.decode("utf-8").startswith(
+        "\ufeffName,Shortlist status,Works in sales.,Headline,Current title"
+    )
     rest = b"".join(response.streaming_content)
     assert rest.count(b"\r\n") == 3_000 and b"'=CTO" in rest

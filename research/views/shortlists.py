@@ -73,12 +73,12 @@ def shortlist_bulk(request):
         return _to_export(request, job, params, data)
     people = list(rows.exclude(person=None).order_by().values_list("person_id", flat=True).distinct())
     if data["action"] == "status":
-        count = shortlists.bulk(people, scope, request.user, status=data["status"])
-        label = dict(ShortlistStatus.choices).get(data["status"] or ShortlistStatus.NEW)
+        count = shortlists.bulk(people, scope, request.user, status=data["new_status"])
+        label = dict(ShortlistStatus.choices).get(data["new_status"] or ShortlistStatus.NEW)
         notice = f"{count} {_people(count)} set to “{label}”."
     else:
-        count = shortlists.bulk(people, scope, request.user, tag=data["tag"])
-        notice = f"Tag “{shortlists.clean_tag(data['tag'])}” added to {count} {_people(count)}."
+        count = shortlists.bulk(people, scope, request.user, tag=data["new_tag"])
+        notice = f"Tag “{shortlists.clean_tag(data['new_tag'])}” added to {count} {_people(count)}."
     return refreshed(request, notice)
 
 
