@@ -125,7 +125,6 @@ class SavedSearchForm(ScheduleFields):
         self.fields["schedule"].required = True
         self.fields["schedule"].choices = Cadence.choices
         self.fields["schedule"].label = "Run it"
-        self.fields["max_spend"].required = True
 
 
 class ShortlistForm(forms.Form):
