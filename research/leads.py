@@ -86,15 +86,18 @@ def with_answer(leads, question, answer, name="criteria_answer"):
 
 
 def criteria_questions(sample, asked=()):
-    """The criteria questions asked of a sample of leads, in the order they list them.
+    """The criteria questions asked of a sample of leads.
 
-    `asked` are the questions a job sent: they come first, even before any answer arrived.
+    `asked` are the questions a job sent, in the rep's order: they come first, even before any
+    answer arrived. Others found in the answers follow alphabetically (PostgreSQL's jsonb keeps
+    no key order, so the answers' own order would differ between databases).
     """
-    questions = dict.fromkeys(asked or ())
+    asked = list(dict.fromkeys(asked or ()))
+    found = set()
     for criteria in sample.values_list("criteria", flat=True)[:CRITERIA_SAMPLE]:
         if isinstance(criteria, dict):
-            questions.update(dict.fromkeys(criteria))
-    return list(questions)
+            found.update(criteria)
+    return asked + sorted(found - set(asked))
 
 
 def job_sample(job):

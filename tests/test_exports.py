@@ -83,7 +83,7 @@ def test_the_default_columns_and_the_person_s_choice(logged_in, user):
     _, body = download(logged_in, url)
     assert parse(body)[0] == [
         "Name", "Shortlist status",
-        "Works in sales or business development.", "Based in Europe.",  # one column per criteria question
+        "Based in Europe.", "Works in sales or business development.",  # a column per criteria question
         "Headline", "Current title", "Company", "Location", "Country", "LinkedIn URL", "Decision maker",
     ]  # fmt: skip
 
