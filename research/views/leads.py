@@ -181,10 +181,10 @@ def refreshed(request, notice):
 
 
 def safe_next(request, fallback="research:lead_list"):
+    """Where a form sent from a table goes back to: a path on this site, else `fallback`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
-        return target
-    return fallback
+    ours = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    return target if ours and target.startswith("/") else fallback
 
 
 @login_required

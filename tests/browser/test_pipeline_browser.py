@@ -139,3 +139,30 @@ def test_a_saved_search_runs_again_by_itself_and_names_the_new_people(
     with page.expect_download() as download:
         page.locator("#new-csv").click()
     assert [row["Name"].lstrip("'") for row in read_csv(download.value)] == [lead.name for lead in new]
+
+
+def test_without_javascript_the_shortlist_is_plain_forms_that_work(page_without_js, user):
+    page = page_without_js
+    job = stored_job(user, "Heads of sales in Berlin", count=10)
+    leads = list(job.leads.order_by("position"))
+    page.goto(job.get_absolute_url())
+
+    row = page.locator(f"#lead-{leads[1].pk}")
+    row.locator("select[name=status]").select_option("qualified")
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("Shortlist saved.")
+    expect(page.locator(f"#lead-{leads[1].pk} select[name=status]")).to_have_value("qualified")
+
+    for lead in leads[4:6]:
+        page.locator(f"#lead-{lead.pk} input[name=person]").check()
+    page.locator("#bulk-status").select_option("contacted")
+    page.locator("#bulk-set-status").click()
+    expect(page.locator(".messages")).to_contain_text("2 people set to “Contacted”")
+    assert sorted(_statuses(job).values()) == ["contacted", "contacted", "qualified"]
+
+    page.locator(f"#lead-{leads[2].pk} a.lead-open").click()  # the whole profile, as a page
+    expect(page.locator("h1")).to_have_text(leads[2].name)
+    page.get_by_label("Tags").fill("berlin")
+    page.get_by_role("button", name="Add to shortlist").click()  # and back to the table
+    expect(page.locator(".messages")).to_contain_text("Shortlist saved.")
+    expect(page.locator(f"#lead-{leads[2].pk} .chips")).to_contain_text("berlin")
