@@ -77,10 +77,10 @@ SALESFORCE = [
 ]
 
 PRESETS = {
-    "default": "Default columns",
     "full": "Full profile (every field)",
     "hubspot": "HubSpot contacts import",
     "salesforce": "Salesforce leads import",
+    "default": "Default columns",
 }
 
 
