@@ -133,7 +133,8 @@ def capture(url, cookie, vps, running):
         shot(page, "job-running.png")
 
         page.goto(vps.get_absolute_url() + "?sort=company")
-        page.locator("#results-body summary").nth(1).click()
+        page.locator("#results-body a.lead-open").nth(1).click()
+        page.locator("#results-body tr.panel-row:not([hidden]) .lead-detail").wait_for()
         shot(page, "job-completed.png", full_page=True)
 
         page.goto("/jobs/leads/?decision_maker=yes")

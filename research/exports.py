@@ -1,65 +1,109 @@
-"""CSV that opens correctly in a spreadsheet, streamed so any size starts at once.
+"""CSV that opens correctly in a spreadsheet or a CRM's import, streamed so any size starts at once.
 
 - UTF-8 with a byte-order mark, which is what makes Excel read it as UTF-8.
 - Every cell that a spreadsheet would read as a formula (starting with = + - @, a tab or a
   carriage return) is prefixed with a single quote: scraped text never executes.
-- Rows come from `.iterator()` in chunks, so memory stays flat whatever the row count.
-- Columns are chosen by the person downloading; criteria answers can be columns of their own.
+- Rows come from `.iterator()` in chunks, so memory stays flat whatever the row count; what a
+  chunk needs besides its leads (the jobs that found them, the team's shortlist) is one query
+  per chunk, never one per row.
+- Columns are the person's own (`research.columns`), or a preset: `default`, `full` (every
+  stored field, one column per criteria question), `hubspot` and `salesforce` (each CRM's own
+  import headers, the name split in two). docs/exports.md says what each holds.
 """
 
 import csv
-import json
 from itertools import islice
 
+from . import columns as cols
+from . import crm, profiles, shortlists
 from . import leads as lead_queries
+from .columns import Column
 from .money import format_usd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000
+RAW_CHUNK_SIZE = 500  # a chunk that loads the raw JSON (kilobytes a lead) stays a few megabytes
+# Kept for callers that name them here.
+COLUMNS = cols.COLUMNS
+DEFAULT_COLUMNS = cols.DEFAULT_COLUMNS
+CRITERIA_PREFIX = cols.CRITERIA_PREFIX
+column_choices = cols.offered
+default_columns = cols.default_columns
 
-COLUMNS = {
-    "name": ("Name", lambda lead: lead.name),
-    "title": ("Current title", lambda lead: lead.title),
-    "company": ("Company", lambda lead: lead.company),
-    "headline": ("Headline", lambda lead: lead.headline),
-    "location": ("Location", lambda lead: lead.location),
-    "country": ("Country", lambda lead: lead.country),
-    "linkedin_url": ("LinkedIn URL", lambda lead: lead.linkedin_url),
-    "decision_maker": (
-        "Decision maker",
-        lambda lead: {True: "yes", False: "no"}.get(lead.is_decision_maker, ""),
-    ),
-    "criteria": (
-        "Criteria (JSON)",
-        lambda lead: json.dumps(lead.criteria, ensure_ascii=False) if lead.criteria else "",
-    ),
-    "profile_id": ("Profile id", lambda lead: lead.profile_id),
-    "job": ("Job", lambda lead: lead.job_id),
-    # All leads: every job that found this person (filled in per chunk, see `stream_leads`).
-    "jobs": ("Found in jobs", lambda lead: " ".join(str(job_id) for job_id, _ in lead.sources)),
+
+def _place(part):
+    return lambda lead: getattr(crm.place_of(lead), part)
+
+
+# HubSpot's contact import: its default property labels, which its import maps by itself.
+HUBSPOT = [
+    Column("First Name", lambda lead: crm.name_of(lead).first, raw=True),
+    Column("Last Name", lambda lead: crm.name_of(lead).last, raw=True),
+    Column("Job Title", profiles.title_or_headline),
+    Column("Company Name", lambda lead: lead.company),
+    Column("City", _place("city"), raw=True),
+    Column("State/Region", _place("region"), raw=True),
+    Column("Country/Region", _place("country"), raw=True),
+    Column("LinkedIn URL", lambda lead: lead.linkedin_url),
+]
+
+
+def _sf_last(lead):
+    name = crm.name_of(lead)
+    return name.last or name.first or "[not provided]"  # LastName is required: a single name goes here
+
+
+def _sf_first(lead):
+    name = crm.name_of(lead)
+    return name.first if name.last else ""
+
+
+def _sf_description(lead):
+    link = f"LinkedIn: {lead.linkedin_url}" if lead.linkedin_url else ""
+    return "\n".join(part for part in (lead.headline, link) if part)
+
+
+# Salesforce's Lead import (Data Import Wizard, Data Loader): the Lead object's field API names.
+SALESFORCE = [
+    Column("Salutation", lambda lead: crm.name_of(lead).salutation, raw=True),
+    Column("FirstName", _sf_first, raw=True),
+    Column("LastName", _sf_last, raw=True),
+    Column("Title", profiles.title_or_headline),
+    Column("Company", lambda lead: lead.company or "[not provided]"),  # required by Salesforce
+    Column("City", _place("city"), raw=True),
+    Column("State", _place("region"), raw=True),
+    Column("Country", _place("country"), raw=True),
+    Column("Description", _sf_description),
+]
+
+PRESETS = {
+    "full": "Full profile (every field)",
+    "hubspot": "HubSpot contacts import",
+    "salesforce": "Salesforce leads import",
+    "default": "Default columns",
 }
-DEFAULT_COLUMNS = ["name", "title", "company", "location", "country", "linkedin_url", "decision_maker"]
-# One column per criteria question: "c:<question>" holds that question's answer.
-CRITERIA_PREFIX = lead_queries.CRITERIA_PREFIX
 
 
-def column_choices(questions=(), all_leads=False):
-    """[(key, label)] a person can pick from, for a job's leads or for all leads."""
-    keys = [key for key in COLUMNS if key != ("job" if all_leads else "jobs")]
-    return [(key, COLUMNS[key][0]) for key in keys] + [
-        (CRITERIA_PREFIX + question, question) for question in questions
-    ]
+def preset_columns(preset, questions=(), all_leads=False):
+    """The Columns of a preset; `questions` are the criteria asked (a column each in `full`)."""
+    if preset == "hubspot":
+        return HUBSPOT
+    if preset == "salesforce":
+        return SALESFORCE
+    if preset == "full":
+        skip = "job" if all_leads else "jobs"
+        keys = [key for key in cols.COLUMNS if key != skip]
+        for question in questions:
+            keys += [cols.CRITERIA_PREFIX + question, cols.REASONING_PREFIX + question]
+        return keyed(keys)
+    if preset == "default":
+        return keyed(cols.DEFAULT_COLUMNS + (["jobs"] if all_leads else []))
+    raise ValueError(f"No export preset {preset!r}: choose one of {', '.join(PRESETS)}.")
 
 
-def default_columns(all_leads=False):
-    return DEFAULT_COLUMNS + (["jobs"] if all_leads else [])
-
-
-def _column(key):
-    if key in COLUMNS:
-        return COLUMNS[key]
-    question = key[len(CRITERIA_PREFIX) :]
-    return question, lambda lead: lead_queries.answer_of((lead.criteria or {}).get(question))
+def keyed(keys):
+    """The Columns of column keys (unknown keys are left out; none at all gives the default)."""
+    return [cols.column(key) for key in cols.valid(keys) or cols.DEFAULT_COLUMNS]
 
 
 def safe_cell(value):
@@ -73,22 +117,28 @@ class _Echo:
         return value
 
 
-def stream_leads(leads, columns=None):
+def stream_leads(leads, columns=None, scope=None):
     """Yield CSV lines (str) for a Lead queryset, header first, a chunk of rows at a time.
 
-    Nothing is read from the database until the first row is asked for, and never more than
-    CHUNK_SIZE leads are held at once; the raw JSON (the bulk of each row) is never loaded.
+    `columns` are column keys or Columns (a preset's). `scope` is whose shortlist the shortlist
+    columns read (`research.shortlists.scope_of`); without one they are empty. Nothing is read
+    from the database until the first row is asked for, never more than a chunk of leads is
+    held at once, and the raw JSON (the bulk of each row) is loaded only if a column reads it.
     """
-    columns = [c for c in (columns or ()) if c in COLUMNS or c.startswith(CRITERIA_PREFIX)]
-    columns = columns or DEFAULT_COLUMNS
-    getters = [_column(c)[1] for c in columns]
+    chosen = list(columns or ())
+    chosen = chosen if chosen and isinstance(chosen[0], Column) else keyed(chosen)
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([safe_cell(_column(c)[0]) for c in columns])
-    rows = leads.defer("raw").iterator(chunk_size=CHUNK_SIZE)
-    while chunk := list(islice(rows, CHUNK_SIZE)):
-        if "jobs" in columns:
+    yield "\ufeff" + writer.writerow([safe_cell(c.label) for c in chosen])
+    needs = {c.needs for c in chosen}
+    raw = any(c.raw for c in chosen)
+    size = RAW_CHUNK_SIZE if raw else CHUNK_SIZE
+    rows = (leads if raw else leads.defer("raw")).iterator(chunk_size=size)
+    while chunk := list(islice(rows, size)):
+        if "sources" in needs:
             lead_queries.attach_sources(chunk)
-        yield "".join(writer.writerow([safe_cell(get(lead)) for get in getters]) for lead in chunk)
+        if "shortlist" in needs and scope:
+            shortlists.attach(chunk, scope)
+        yield "".join(writer.writerow([safe_cell(c.value(lead)) for c in chosen]) for lead in chunk)
 
 
 def stream_charges(charges):

@@ -1,9 +1,50 @@
+from decimal import Decimal
+
 from django import forms
 
 from . import pricing
+from .models import Cadence, ShortlistStatus
+from .money import from_dollars, to_decimal
+
+MAX_CRITERIA = 10
 
 
-class NewJobForm(forms.Form):
+def _lines(text):
+    return [line.strip() for line in str(text or "").splitlines() if line.strip()]
+
+
+class ScheduleFields(forms.Form):
+    """Saving a search to run again by itself, with a cap per run (shared by two forms)."""
+
+    schedule = forms.ChoiceField(
+        label="Run it again by itself",
+        required=False,
+        choices=[("", "No, just this once"), *Cadence.choices],
+        help_text="Each run says who is new since the last one.",
+    )
+    search_name = forms.CharField(label="Name of the saved search", max_length=200, required=False)
+    max_spend = forms.DecimalField(
+        label="At most this much a run ($)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=2,
+        help_text="A run that would cost more (its launch and status checks) is not launched. "
+        "Left empty: what one run of this search costs now.",
+    )
+
+    def clean_max_spend(self):
+        dollars = self.cleaned_data["max_spend"]
+        return None if dollars is None else from_dollars(dollars)
+
+    @staticmethod
+    def dollars(base_units):
+        """An initial value for `max_spend`: base units rounded up to the cent."""
+        cents = -(-int(base_units) // 10_000)
+        return to_decimal(cents * 10_000).quantize(Decimal("0.01"))
+
+
+class NewJobForm(ScheduleFields):
     query = forms.CharField(
         label="Who are you looking for?",
         max_length=2000,
@@ -25,6 +66,15 @@ class NewJobForm(forms.Form):
             attrs={"rows": 2, "placeholder": "https://www.linkedin.com/company/acme\none URL per line"}
         ),
     )
+    criteria = forms.CharField(
+        label="Your questions about each person (optional)",
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "Has sold to banks.\nWorks at a company of under 200 people."}
+        ),
+        help_text=f"Up to {MAX_CRITERIA}, one per line. Each is answered yes, maybe or no for every person, "
+        "and becomes a column and a filter.",
+    )
     # Makes a double click or a resubmitted form launch one job, not two.
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     # The second "yes" to launching a search the person ran recently (the relaunch guard).
@@ -36,8 +86,18 @@ class NewJobForm(forms.Form):
             raise forms.ValidationError("Describe the people you want in a few words.")
         return query
 
+    field_order = ["query", "limit", "criteria", "company_urls", "schedule", "search_name", "max_spend"]
+
+    def clean_criteria(self):
+        questions = list(dict.fromkeys(_lines(self.cleaned_data["criteria"])))
+        if len(questions) > MAX_CRITERIA:
+            raise forms.ValidationError(f"At most {MAX_CRITERIA} questions, one per line.")
+        if any(len(question) > 300 for question in questions):
+            raise forms.ValidationError("Keep each question under 300 characters.")
+        return questions
+
     def clean_company_urls(self):
-        lines = [line.strip() for line in self.cleaned_data["company_urls"].splitlines() if line.strip()]
+        lines = _lines(self.cleaned_data["company_urls"])
         if len(lines) > 100:
             raise forms.ValidationError("At most 100 company URLs.")
         validator = forms.URLField(assume_scheme="https")
@@ -55,3 +115,53 @@ class MoreResultsForm(forms.Form):
     )
     # The explicit yes to asking for more when the last run found fewer than asked.
     confirmed = forms.BooleanField(required=False)
+
+
+class SavedSearchForm(ScheduleFields):
+    """Saving a job's search (or changing a saved one): its name, cadence and cap per run."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["schedule"].required = True
+        self.fields["schedule"].choices = Cadence.choices
+        self.fields["schedule"].label = "Run it"
+
+
+class ShortlistForm(forms.Form):
+    """One person's shortlist entry. Every field is optional: what is sent is what changes."""
+
+    status = forms.ChoiceField(choices=ShortlistStatus.choices, required=False)
+    tags = forms.CharField(max_length=1000, required=False, help_text="Separated by commas.")
+    note = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    remove = forms.BooleanField(required=False)
+
+
+class IdsField(forms.Field):
+    """A list of ids from repeated fields (person=3&person=8); anything not a number is dropped."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        return [int(v) for v in value or () if str(v).isdigit()]
+
+
+class BulkForm(forms.Form):
+    """An action on the selected people: this page's ticked rows, or everyone matching the filters."""
+
+    selection = forms.ChoiceField(choices=[("page", "Ticked"), ("all", "All matching")], initial="page")
+    person = IdsField(required=False)
+    action = forms.ChoiceField(choices=[("status", "Set status"), ("tag", "Add tag"), ("export", "Export")])
+    # Named apart from the table's own filters ("shortlist", "tag"), which the form carries along.
+    new_status = forms.ChoiceField(choices=ShortlistStatus.choices, required=False)
+    new_tag = forms.CharField(max_length=50, required=False)
+    preset = forms.CharField(max_length=20, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("selection") == "page" and not data.get("person"):
+            raise forms.ValidationError("Tick at least one person, or choose everyone matching the filters.")
+        if data.get("action") == "tag" and not data.get("new_tag", "").strip():
+            self.add_error("new_tag", "Type the tag to add.")
+        if data.get("action") == "status" and not data.get("new_status"):
+            self.add_error("new_status", "Choose the status to set.")
+        return data

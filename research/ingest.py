@@ -3,13 +3,15 @@
 A repeated or overlapping page inserts nothing twice (unique per job + profile id), so two
 pollers, a retry or a resumed job can never store a lead twice. The job's `leads_stored` counter
 moves by what was really inserted, so ingest costs the same at the first page and the hundredth.
+Each new lead gets its `Person` (one per normalised LinkedIn URL) in the same transaction, in
+bulk (`research.people`): a fixed number of queries per page, however many people were seen before.
 """
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from . import clado
+from . import clado, people
 from .models import Lead, ResearchJob
 
 
@@ -30,8 +32,10 @@ def store_page(job, page):
             )
         )
         new = list({lead.profile_id: lead for lead in leads if lead.profile_id not in known}.values())
-        Lead.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         if new:
+            people.assign(new)
+            Lead.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+            people.refresh_latest(lead.person_id for lead in new)
             ResearchJob.objects.filter(pk=job.pk).update(leads_stored=F("leads_stored") + len(new))
     job.leads_stored += len(new)
     return len(new)

@@ -36,13 +36,16 @@ class SameSearchRecently(NeedsConfirmation):
 # --- Launch -------------------------------------------------------------------------------
 
 
-def create_job(owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False):
+def create_job(
+    owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False, saved_search=None
+):
     """The job row for a launch; the same idempotency key always gives the same job.
 
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
     The check runs after the row is written, against earlier rows only, so of two identical
-    searches sent at the same instant exactly one survives.
+    searches sent at the same instant exactly one survives. `saved_search` makes the job a run
+    of that saved search.
     """
     digest = searches.fingerprint(query, limit, criteria, company_urls)
     job, created = ResearchJob.objects.get_or_create(
@@ -54,6 +57,7 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None, crite
             "company_urls": list(company_urls),
             "criteria": list(criteria),
             "fingerprint": digest,
+            "saved_search": saved_search,
         },
     )
     if created and not again and (earlier := searches.earlier_run(owner, digest, before=job)) is not None:

@@ -5,10 +5,12 @@ table is paginated in the database, filter choices come from one query each, and
 a page of deduplicated leads came from are looked up for that page only.
 """
 
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 
+from . import shortlists
 from .models import Lead, ResearchJob
+from .profiles import answer_of  # noqa: F401  (read here by templates and exports)
 
 SORTS = {
     "name": "name",
@@ -16,13 +18,8 @@ SORTS = {
     "company": "company",
     "location": "location",
     "position": "position",
+    "status": "shortlist_rank",  # the shortlist's pipeline order (`research.shortlists`)
 }
-SORT_COLUMNS = [
-    ("name", "Name"),
-    ("title", "Current title"),
-    ("company", "Company"),
-    ("location", "Location"),
-]
 PAGE_SIZES = (25, 50, 100)
 ANSWERS = ("YES", "MAYBE", "NO")
 # A criteria filter is a parameter named "c:<question>" whose value is an answer: ?c:Based+in+Europe.=YES
@@ -31,8 +28,11 @@ CRITERIA_PREFIX = "c:"
 CRITERIA_SAMPLE = 50
 
 
-def browse(leads, params):
-    """Apply the query string's search (q), filters and sort (`sort`, `-sort`) to `leads`."""
+def browse(leads, params, scope=None):
+    """Apply the query string's search (q), filters and sort (`sort`, `-sort`) to `leads`.
+
+    With a shortlist `scope` (`research.shortlists.scope_of`), its status and tag filter and sort too.
+    """
     q = params.get("q", "").strip()
     if q:
         leads = leads.filter(
@@ -49,19 +49,17 @@ def browse(leads, params):
         leads = leads.filter(is_decision_maker=(decision == "yes"))
     for number, (question, answer) in enumerate(criteria_filters(params)):
         leads = with_answer(leads, question, answer, name=f"criteria_{number}")
+    if scope:
+        leads = shortlists.narrow(leads, params, scope)
     sort = params.get("sort", "position")
     field = SORTS.get(sort.lstrip("-"), "position")
+    if field == "shortlist_rank":
+        if not scope:
+            field = "position"
+        else:
+            leads = shortlists.with_status_rank(leads, scope)
     prefix = "-" if sort.startswith("-") else ""
     return leads.order_by(prefix + field, "pk")
-
-
-def sort_headers(sort):
-    """[(key, label, the sort a click asks for, "ascending"/"descending"/"")] for the table head."""
-    headers = []
-    for key, label in SORT_COLUMNS:
-        direction = {key: "ascending", "-" + key: "descending"}.get(sort, "")
-        headers.append((key, label, "-" + key if direction == "ascending" else key, direction))
-    return headers
 
 
 def criteria_filters(params):
@@ -87,20 +85,19 @@ def with_answer(leads, question, answer, name="criteria_answer"):
     ).filter(Q(**{plain: answer}) | Q(**{nested: answer}))
 
 
-def answer_of(value):
-    """The answer of one criteria value, whichever shape it came in."""
-    if isinstance(value, dict):
-        value = value.get("answer", "")
-    return "" if value is None else str(value)
+def criteria_questions(sample, asked=()):
+    """The criteria questions asked of a sample of leads.
 
-
-def criteria_questions(sample):
-    """The criteria questions asked of a sample of leads, in the order they list them."""
-    questions = {}
+    `asked` are the questions a job sent, in the rep's order: they come first, even before any
+    answer arrived. Others found in the answers follow alphabetically (PostgreSQL's jsonb keeps
+    no key order, so the answers' own order would differ between databases).
+    """
+    asked = list(dict.fromkeys(asked or ()))
+    found = set()
     for criteria in sample.values_list("criteria", flat=True)[:CRITERIA_SAMPLE]:
         if isinstance(criteria, dict):
-            questions.update(dict.fromkeys(criteria))
-    return list(questions)
+            found.update(criteria)
+    return asked + sorted(found - set(asked))
 
 
 def job_sample(job):
@@ -119,26 +116,28 @@ def countries(leads):
 
 
 def deduplicated(leads):
-    """One lead per LinkedIn URL (the most recently stored); leads without a URL stay as they are."""
-    latest = leads.exclude(linkedin_url="").values("linkedin_url").annotate(latest=Max("pk")).values("latest")
-    return leads.filter(Q(linkedin_url="") | Q(pk__in=latest))
+    """One lead per person (by normalised LinkedIn URL, `research.people`): each person's latest lead.
+
+    A join on the people table (one row per person, kept at ingest), not a grouping of every lead.
+    """
+    return leads.filter(latest_for__isnull=False)
 
 
 def attach_sources(page_of_leads):
     """Set `lead.sources` to [(job id, job query)] for every job that found the same person. One query."""
     page_of_leads = list(page_of_leads)
-    urls = {lead.linkedin_url for lead in page_of_leads if lead.linkedin_url}
+    people = {lead.person_id for lead in page_of_leads if lead.person_id}
     found = {}
     rows = (
-        Lead.objects.filter(linkedin_url__in=urls)
+        Lead.objects.filter(person_id__in=people)
         .order_by("job_id")
-        .values_list("linkedin_url", "job_id", "job__query")
+        .values_list("person_id", "job_id", "job__query")
         .distinct()
     )
-    for url, job_id, query in rows:
-        found.setdefault(url, []).append((job_id, query))
+    for person_id, job_id, query in rows:
+        found.setdefault(person_id, []).append((job_id, query))
     for lead in page_of_leads:
-        lead.sources = found.get(lead.linkedin_url) or [(lead.job_id, None)]
+        lead.sources = found.get(lead.person_id) or [(lead.job_id, None)]
     return page_of_leads
 
 
@@ -156,4 +155,20 @@ def is_filtered(params):
         or params.get("country")
         or params.get("decision_maker") in ("yes", "no")
         or criteria_filters(params)
+        or shortlists.is_filtered(params)
+        or params.get("new") == "1"
     )
+
+
+# The query-string keys that describe a view of a table (what a CSV link and a bulk action carry).
+VIEW_KEYS = ("q", "country", "decision_maker", "sort", "shortlist", "tag", "new")
+
+
+def view_params(params):
+    """[(key, value)] of the query string that make up the view: filters and sort, not the page."""
+    return [
+        (key, value)
+        for key in params
+        if key in VIEW_KEYS or key.startswith(CRITERIA_PREFIX)
+        for value in params.getlist(key)
+    ]

@@ -20,3 +20,8 @@ def format_usd(base_units, decimals=DEFAULT_DECIMALS):
     digits = str(fraction).rjust(decimals, "0").rstrip("0")
     digits = digits.ljust(2, "0") if decimals >= 2 else digits
     return f"{sign}${whole:,}" + (f".{digits}" if digits else "")
+
+
+def from_dollars(dollars, decimals=DEFAULT_DECIMALS):
+    """Dollars a person typed (a Decimal) as base units, rounded down: the edge the other way."""
+    return int(Decimal(dollars).scaleb(decimals))

@@ -1,4 +1,4 @@
-"""django-q2 entry points. Thin: the work is in `research.jobs` and `research.wallet`.
+"""django-q2 entry points. Thin: the work is in `research.jobs`, `research.saved_searches`, `research.wallet`.
 
 The schedule (a data migration) starts `poll_cycle` every minute. django-q2 schedules have
 whole-minute granularity, so one run keeps polling due jobs every POLL_TICK seconds for
@@ -13,7 +13,8 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs, wallet
+from . import jobs, saved_searches, wallet
+from .models import SavedSearch
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +47,16 @@ def reconcile_open_charges(older_than_seconds=RECONCILE_AFTER_SECONDS):
         log.warning("Reconciliation waits for the chain: %s", error)
         return []
     return [(charge, before, after) for charge, before, after in results if before != after]
+
+
+def run_saved_search(saved_search_id):
+    """A saved search's scheduled run (its Schedule row calls this with its id). Returns what it did."""
+    saved = SavedSearch.objects.select_related("owner").filter(pk=saved_search_id).first()
+    if saved is None:
+        saved_searches.drop_schedule(saved_search_id)
+        return f"Saved search {saved_search_id} is gone: its schedule was removed."
+    if not saved.owner.is_active:
+        return saved_searches.said(saved, "Not run: its owner's account is inactive.")
+    job, message = saved_searches.run(saved)
+    log.info("Saved search %s: %s", saved.pk, message)
+    return message

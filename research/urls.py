@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import jobs, leads, spend
+from .views import jobs, leads, searches, shortlists, spend
 
 app_name = "research"
 
@@ -12,6 +12,16 @@ urlpatterns = [
     path("new/price/", jobs.job_price, name="job_price"),
     path("leads/", leads.lead_list, name="lead_list"),
     path("leads/export.csv", leads.lead_export, name="lead_export"),
+    path("leads/<int:lead_pk>/", leads.lead_detail, name="lead_detail"),
+    path("columns/", leads.columns_save, name="columns_save"),
+    path("people/<int:person_pk>/shortlist/", shortlists.shortlist_update, name="shortlist_update"),
+    path("shortlist/bulk/", shortlists.shortlist_bulk, name="shortlist_bulk"),
+    path("searches/", searches.search_list, name="search_list"),
+    path("searches/new/", searches.search_new, name="search_new"),
+    path("searches/<int:search_pk>/", searches.search_detail, name="search_detail"),
+    path("searches/<int:search_pk>/pause/", searches.search_pause, name="search_pause"),
+    path("searches/<int:search_pk>/delete/", searches.search_delete, name="search_delete"),
+    path("searches/<int:search_pk>/run/", searches.search_run, name="search_run"),
     path("<int:job_pk>/", jobs.job_detail, name="job_detail"),
     path("<int:job_pk>/progress/", jobs.job_progress, name="job_progress"),
     path("<int:job_pk>/export.csv", leads.job_export, name="job_export"),

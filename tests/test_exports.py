@@ -82,7 +82,9 @@ def test_the_default_columns_and_the_person_s_choice(logged_in, user):
 
     _, body = download(logged_in, url)
     assert parse(body)[0] == [
-        "Name", "Current title", "Company", "Location", "Country", "LinkedIn URL", "Decision maker",
+        "Name", "Shortlist status",
+        "Based in Europe.", "Works in sales or business development.",  # a column per criteria question
+        "Headline", "Current title", "Company", "Location", "Country", "LinkedIn URL", "Decision maker",
     ]  # fmt: skip
 
     _, body = download(
@@ -119,8 +121,9 @@ def test_the_all_leads_csv_names_the_jobs_each_person_came_from(logged_in, user)
     again = stored_job(user, "Heads of sales in Berlin", count=3)
     response, body = download(logged_in, reverse("research:lead_export"))
     header, *rows = parse(body)
-    assert header[-1] == "Found in jobs" and len(rows) == 8
-    by_url = {row[header.index("LinkedIn URL")]: row[-1] for row in rows}
+    found_in = header.index("Found in jobs")
+    assert len(rows) == 8
+    by_url = {row[header.index("LinkedIn URL")]: row[found_in] for row in rows}
     assert by_url[first.leads.get(position=0).linkedin_url] == f"{first.pk} {again.pk}"
     assert by_url[first.leads.get(position=7).linkedin_url] == f"{first.pk}"
     assert re.search(r'filename="all-leads-\d{4}-\d{2}-\d{2}\.csv"', response["Content-Disposition"])
@@ -147,6 +150,8 @@ def test_a_big_export_starts_with_the_header_before_any_row_is_read(logged_in, u
     job = big_job(user, 3_000)
     response = logged_in.get(reverse("research:job_export", args=[job.pk]))
     first = next(iter(response.streaming_content))
-    assert first.decode("utf-8").startswith("\ufeffName,Current title")
+    assert first.decode("utf-8").startswith(
+        "\ufeffName,Shortlist status,Works in sales.,Headline,Current title"
+    )
     rest = b"".join(response.streaming_content)
     assert rest.count(b"\r\n") == 3_000 and b"'=CTO" in rest

@@ -201,12 +201,20 @@ def test_the_filters_push_the_page_url_so_a_view_can_be_shared(logged_in, user):
     assert "Zoë Ångström" in page
 
 
-def test_a_row_expands_to_experience_education_and_criteria_escaped(logged_in, user):
+def test_a_row_opens_to_the_whole_profile_escaped(logged_in, user):
     job = stored_job(user, count=8)
     page = logged_in.get(job.get_absolute_url()).content.decode()
-    assert "<details>" in page and "Experience" in page and "Education" in page and "Criteria" in page
+    first = job.leads.get(position=0)
+    panel_url = reverse("research:lead_detail", args=[first.pk])
+    assert f'hx-get="{panel_url}"' in page, "the name opens the profile under its row"
     assert "=HYPERLINK(&quot;http://evil&quot;)" in page, "scraped text is escaped"
     assert "Mary &quot;MJ&quot; O&#x27;Neil, PhD" in page
+
+    panel = logged_in.get(panel_url, **HTMX).content.decode()
+    assert "<html" not in panel, "htmx gets the panel alone"
+    assert "Experience" in panel and "Education" in panel and "Your questions" in panel
+    assert "=HYPERLINK(&quot;http://evil&quot;)" in panel
+    assert "<html" in logged_in.get(panel_url).content.decode(), "without JavaScript it is a page"
 
 
 def test_a_running_job_polls_its_progress_and_a_finished_one_brings_its_table(logged_in, user):
@@ -237,11 +245,12 @@ def test_results_pages_read_a_fixed_number_of_queries_however_many_leads(
         {"q": "Person 001", "country": "Germany", "decision_maker": "yes", "c:Works in sales.": "NO"},
     ]
     for params in views:
-        # session, user, job, its spend, count, page, countries, criteria questions
-        with django_assert_max_num_queries(8):
+        # session, user, job, its spend, count, page, countries, criteria questions, whose shortlist,
+        # the person's columns, the page's shortlist entries, the shortlist's tags (for the tag filter)
+        with django_assert_max_num_queries(12):
             response = logged_in.get(url, params)
         assert response.status_code == 200
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(9):  # no spend, countries or tags: the table alone
             logged_in.get(url, params, **HTMX)
     filtered = logged_in.get(url, views[-1])
     # Persons 1000..1999, every fourth of them: in Germany, a decision maker, answered NO.

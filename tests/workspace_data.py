@@ -9,7 +9,7 @@ import uuid
 
 from django.utils import timezone
 
-from research import clado
+from research import clado, people
 from research.models import TERMINAL_STATUSES, JobStatus, Lead, ResearchJob
 from research.sandbox import profiles
 
@@ -33,10 +33,17 @@ def add_profiles(job, start, stop):
         Lead(job=job, position=index, **clado.parse_lead(result))
         for index, result in enumerate(profiles.profiles(job.query, start, stop), start=start)
     ]
-    Lead.objects.bulk_create(leads, batch_size=1000)
+    store(leads)
     ResearchJob.objects.filter(pk=job.pk).update(leads_stored=job.leads.count())
     job.refresh_from_db()
     return job
+
+
+def store(leads):
+    """Insert leads as ingest does: each with its person (one per normalised LinkedIn URL)."""
+    people.assign(leads)
+    Lead.objects.bulk_create(leads, batch_size=1000)
+    people.refresh_latest(lead.person_id for lead in leads)
 
 
 def big_job(owner, count):
@@ -45,8 +52,8 @@ def big_job(owner, count):
         owner=owner, query=f"A big search [results={count}]", limit=count, status=JobStatus.COMPLETED
     )
     countries = ["Germany", "France", "United States", "Poland"]
-    Lead.objects.bulk_create(
-        (
+    store(
+        [
             Lead(
                 job=job,
                 profile_id=str(index),
@@ -62,8 +69,7 @@ def big_job(owner, count):
                 raw={},
             )
             for index in range(count)
-        ),
-        batch_size=5000,
+        ]
     )
     ResearchJob.objects.filter(pk=job.pk).update(leads_stored=count)
     job.refresh_from_db()

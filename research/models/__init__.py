@@ -1,4 +1,5 @@
-"""The domain's tables, one module per part: jobs, the leads they find, the money ledger, the audit trail."""
+"""The domain's tables, one module per part: jobs, the leads and people they find, shortlists, saved
+searches, the money ledger, the audit trail."""
 
 from .audit import AuditEvent
 from .jobs import (
@@ -9,9 +10,11 @@ from .jobs import (
     JobStatus,
     ResearchJob,
 )
-from .leads import Lead
+from .leads import Lead, Person
 from .ledger import BudgetCap, BudgetScope, BudgetWindow, Charge
 from .people import Preferences
+from .searches import Cadence, SavedSearch
+from .shortlists import ShortlistEntry, ShortlistStatus, ShortlistTag
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -21,10 +24,16 @@ __all__ = [
     "BudgetCap",
     "BudgetScope",
     "BudgetWindow",
+    "Cadence",
     "Charge",
     "Hold",
     "JobStatus",
     "Lead",
+    "Person",
     "Preferences",
     "ResearchJob",
+    "SavedSearch",
+    "ShortlistEntry",
+    "ShortlistStatus",
+    "ShortlistTag",
 ]

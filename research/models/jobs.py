@@ -58,6 +58,10 @@ class ResearchJob(models.Model):
     # The search as a person would recognise it again (`research.searches.fingerprint`): a second
     # launch of the same search needs an explicit confirmation.
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    # A run of a saved search (`research.saved_searches`): new people are counted against its earlier runs.
+    saved_search = models.ForeignKey(
+        "research.SavedSearch", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
 
     clado_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # Clado's job id
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.NEW)

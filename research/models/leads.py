@@ -1,4 +1,4 @@
-"""The people a job found."""
+"""The people a job found: one `Lead` per job and profile, one `Person` per LinkedIn profile across jobs."""
 
 from django.db import models
 from django.utils import timezone
@@ -6,10 +6,36 @@ from django.utils import timezone
 from .jobs import ResearchJob
 
 
+class Person(models.Model):
+    """One person however many jobs found them, keyed by their normalised LinkedIn URL.
+
+    Kept up to date at ingest (`research.people`), so one row per person is read from this
+    indexed table, never by deduplicating every lead. Shortlists hang on it.
+    """
+
+    key = models.CharField(max_length=500, unique=True)  # `research.people.key_of`
+    linkedin_url = models.CharField(max_length=500, blank=True)  # the latest URL seen, as given
+    # The most recently stored lead of this person: what a one-row-per-person table shows.
+    latest_lead = models.OneToOneField(
+        "Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="latest_for"
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "people"
+
+    def __str__(self):
+        return self.key
+
+
 class Lead(models.Model):
     """One profile a job found. Stored as soon as it arrives; the raw JSON is kept whole."""
 
     job = models.ForeignKey(ResearchJob, on_delete=models.CASCADE, related_name="leads")
+    # Filled at ingest. Indexed together with the job below (person first), for "seen before?" lookups.
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
+    )
     profile_id = models.CharField(max_length=100)
     position = models.PositiveIntegerField()  # order in the gateway's results
     name = models.CharField(max_length=300, blank=True)
@@ -31,7 +57,7 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["job", field], name=f"lead_job_{field}")
             for field in ("position", "name", "title", "company", "location")
-        ]
+        ] + [models.Index(fields=["person", "job"], name="lead_person_job")]
 
     def __str__(self):
         return self.name or self.profile_id

@@ -22,6 +22,11 @@ class Preferences(models.Model):
         return f"Preferences of {self.user}"
 
     @classmethod
+    def columns_of(cls, user):
+        """The person's column choice, without creating their preferences (a page read writes nothing)."""
+        return cls.objects.filter(user=user).values_list("columns", flat=True).first() or []
+
+    @classmethod
     def of(cls, user):
         """The person's preferences, created with the defaults the first time they are read."""
         return cls.objects.get_or_create(user=user)[0]

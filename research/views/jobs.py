@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import budgets, jobs, pricing
+from .. import budgets, jobs, pricing, saved_searches
 from ..forms import MoreResultsForm, NewJobForm
 from ..models import ACTIVE_STATUSES, JobStatus, ResearchJob
-from ..money import format_usd
+from ..money import format_usd, from_dollars
 from . import render
 from .leads import results_context
 
@@ -68,6 +68,7 @@ def job_new(request):
                         data["limit"],
                         data["company_urls"],
                         data["idempotency_key"],
+                        data["criteria"],
                         again=data["again"],
                     )
                 except jobs.SameSearchRecently as same:
@@ -76,10 +77,45 @@ def job_new(request):
                 job = jobs.launch(job, request.user)
                 level = messages.ERROR if job.status == JobStatus.ERROR else messages.SUCCESS
                 messages.add_message(request, level, jobs.launch_summary(job))
+                if data["schedule"]:
+                    saved = _save_search(request.user, data, job)
+                    messages.success(
+                        request, f"Saved as “{saved.name}”: it runs {saved.get_cadence_display().lower()}."
+                    )
                 return redirect(job)
     else:
-        form = NewJobForm(initial={"idempotency_key": uuid.uuid4(), "limit": pricing.DEFAULT_RESULTS})
+        form = NewJobForm(initial=_initial(request))
     return TemplateResponse(request, "research/job_new.html", _quote_context(request, form))
+
+
+def _initial(request):
+    """A fresh form, or with ?from=<job> ("run again") that job's search filled in."""
+    initial = {"idempotency_key": uuid.uuid4(), "limit": pricing.DEFAULT_RESULTS}
+    source = request.GET.get("from", "")
+    if source.isdigit() and (job := ResearchJob.objects.filter(pk=source).first()) is not None:
+        initial.update(
+            query=job.query,
+            limit=job.limit,
+            criteria="\n".join(job.criteria),
+            company_urls="\n".join(job.company_urls),
+        )
+    return initial
+
+
+def _save_search(user, data, first_run):
+    return saved_searches.create(
+        user,
+        name=data["search_name"] or data["query"][:80],
+        query=data["query"],
+        limit=data["limit"],
+        criteria=data["criteria"],
+        company_urls=data["company_urls"],
+        cadence=data["schedule"],
+        # Left empty, the cap is what one run costs now (rounded up to the cent).
+        max_spend=data["max_spend"]
+        or from_dollars(NewJobForm.dollars(jobs.quote(user, data["limit"]).needed)),
+        first_run=first_run,
+    )
 
 
 def _over_budget(quote):
@@ -116,7 +152,7 @@ def _quote_context(request, form):
 @login_required
 @require_GET
 def job_detail(request, job_pk):
-    job = get_object_or_404(ResearchJob.objects.select_related("owner"), pk=job_pk)
+    job = get_object_or_404(ResearchJob.objects.select_related("owner", "saved_search"), pk=job_pk)
     context = {"job": job, **results_context(request, job), **_more_context(job)}
     # Search, filters, sorting and pages ask this same URL, so the address bar holds the view.
     return render(request, "research/job_detail.html", context, "results-body")

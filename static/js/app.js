@@ -84,3 +84,46 @@ document.addEventListener("htmx:configRequest", (event) => {
     if (formData.getAll(name).every((value) => value === "")) formData.delete(name);
   }
 });
+
+// A lead's whole profile opens in a full-width row under its own (htmx fetches it into the row's cell);
+// the name, pressed again, or the panel's Close button, closes it. Without JavaScript the name opens a page.
+function panelLink(pk) {
+  return document.querySelector(`a.lead-open[aria-controls="panel-row-${pk}"]`);
+}
+function showPanel(link, open) {
+  const row = document.getElementById(link.getAttribute("aria-controls"));
+  if (row) row.hidden = !open;
+  link.setAttribute("aria-expanded", open ? "true" : "false");
+}
+document.addEventListener(
+  "click",
+  (event) => {
+    if (!event.target.closest) return;
+    const link = event.target.closest("a.lead-open");
+    if (link && link.getAttribute("aria-expanded") === "true") {
+      event.preventDefault();
+      event.stopPropagation(); // before htmx: no second fetch, just close
+      showPanel(link, false);
+      return;
+    }
+    const close = event.target.closest("[data-close-panel]");
+    const opener = close && panelLink(close.dataset.closePanel);
+    if (opener) {
+      showPanel(opener, false);
+      opener.focus();
+    }
+  },
+  true,
+);
+document.addEventListener("htmx:afterSwap", (event) => {
+  const cell = event.detail.target;
+  const row = cell && cell.closest && cell.closest("tr.panel-row");
+  const link = row && panelLink(row.id.replace("panel-row-", ""));
+  if (link) showPanel(link, true);
+});
+
+// "Tick every person on this page" ticks the rows' boxes, which belong to the bulk form.
+document.addEventListener("change", (event) => {
+  if (event.target.id !== "select-page") return;
+  for (const box of document.querySelectorAll('input[name="person"][form="bulk"]')) box.checked = event.target.checked;
+});

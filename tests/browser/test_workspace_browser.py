@@ -38,7 +38,7 @@ def test_launch_watch_it_finish_then_page_sort_search_and_download(page, live_se
     expect(page.locator("#chunks")).not_to_have_text("0 / 10")
     advance_job(job, 60)  # and done
     expect(page.locator("#job-status")).to_have_text("Completed")
-    expect(page.locator("#results-body tbody tr")).to_have_count(25)
+    expect(page.locator("#results-body tbody tr:not(.panel-row)")).to_have_count(25)
     expect(page.locator("#results-body .count")).to_contain_text("60 profiles")
     assert page.evaluate("window.sameDocument"), "progress and results arrived without a reload"
 
@@ -97,14 +97,18 @@ def test_a_row_opens_with_the_keyboard_to_show_the_person(page, user):
     job = stored_job(user, count=10)
     page.goto(job.get_absolute_url())
     lead = job.leads.order_by("position").first()
-    summary = page.locator("summary", has_text=lead.name).first
-    summary.focus()
+    name = page.locator(f"#lead-{lead.pk} a.lead-open")
+    name.focus()
     page.keyboard.press("Enter")
-    details = page.locator("details[open] .lead-detail")
+    details = page.locator(f"#panel-row-{lead.pk} .lead-detail")  # a full-width row under the person's
     expect(details).to_contain_text("Experience")
     expect(details).to_contain_text("Education")
     expect(details).to_contain_text(lead.raw["experience"][0]["title"])
     expect(details).to_contain_text('=HYPERLINK("http://evil")')  # shown as text, never run
+    expect(name).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Enter")  # the same key closes it
+    expect(page.locator(f"#panel-row-{lead.pk}")).to_be_hidden()
+    expect(name).to_have_attribute("aria-expanded", "false")
 
 
 def test_filters_narrow_the_table_and_the_all_leads_page_is_one_click_away(page, user):

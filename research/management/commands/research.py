@@ -1,11 +1,13 @@
 """The command-line face: start, poll, reconcile, resume, inspect and export research jobs.
 
-python manage.py research start "VPs of sales in Berlin" --limit 20 --user alice
+python manage.py research start "VPs of sales in Berlin" --limit 20 --user alice --criteria "Sold to banks?"
 python manage.py research poll
 python manage.py research reconcile
 python manage.py research status 12
 python manage.py research resume 12
 python manage.py research export 12 --output leads.csv
+python manage.py research export 12 --preset hubspot -o hubspot.csv
+python manage.py research export --all-leads --columns name,headline,linkedin_url
 
 Results go to stdout, diagnostics to stderr.
 """
@@ -15,8 +17,8 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from research import exports, jobs, leads, pricing, tasks, wallet
-from research.models import JobStatus, ResearchJob
+from research import exports, forms, jobs, leads, pricing, shortlists, tasks, wallet
+from research.models import JobStatus, Lead, ResearchJob
 from research.money import format_usd
 
 
@@ -46,6 +48,14 @@ class Command(BaseCommand):
             help="Only people at this company (a LinkedIn company URL); repeatable",
         )
         start.add_argument(
+            "--criteria",
+            action="append",
+            default=[],
+            metavar="TEXT",
+            help=f"A yes/no question asked of every person found (up to {forms.MAX_CRITERIA}); repeatable. "
+            "Each answer becomes a column of the export",
+        )
+        start.add_argument(
             "--again",
             action="store_true",
             help="Launch (and pay) even if you ran this same search in the last 24 hours",
@@ -60,22 +70,39 @@ class Command(BaseCommand):
             "resume", help="Fetch the results of a job that ended in error again (pays for missing pages)."
         )
         resume.add_argument("job_pk", type=int, metavar="JOB", help="The job's number")
-        export = sub.add_parser("export", help="Write a job's leads as CSV. Spends nothing.")
-        export.add_argument("job_pk", type=int, metavar="JOB", help="The job's number")
+        export = sub.add_parser("export", help="Write a job's leads (or all leads) as CSV. Spends nothing.")
+        export.add_argument("job_pk", type=int, metavar="JOB", nargs="?", help="The job's number")
+        export.add_argument(
+            "--all-leads",
+            action="store_true",
+            help="Every person the team found, once each, instead of one job",
+        )
         export.add_argument("--output", "-o", default="-", help="File path, or - for stdout")
+        export.add_argument(
+            "--preset",
+            choices=list(exports.PRESETS),
+            help="default, full (every stored field), hubspot or salesforce (their import headers)",
+        )
+        export.add_argument(
+            "--columns",
+            help="Comma-separated column keys instead of a preset, e.g. name,headline,linkedin_url",
+        )
+        export.add_argument(
+            "--user", help="Whose shortlist the status, tags and note columns show (default: none)"
+        )
 
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
 
-    def do_start(self, query, limit, user, company_urls, again, **_):
+    def do_start(self, query, limit, user, company_urls, criteria, again, **_):
         if not pricing.MIN_RESULTS <= limit <= pricing.MAX_RESULTS:
             raise CommandError(f"--limit must be between {pricing.MIN_RESULTS} and {pricing.MAX_RESULTS}.")
+        criteria = list(dict.fromkeys(c.strip() for c in criteria if c.strip()))
+        if len(criteria) > forms.MAX_CRITERIA:
+            raise CommandError(f"At most {forms.MAX_CRITERIA} --criteria questions.")
+        owner = self._user(user)
         try:
-            owner = get_user_model().objects.get(username=user)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No user named {user!r}.") from None
-        try:
-            job = jobs.create_job(owner, query, limit, company_urls, again=again)
+            job = jobs.create_job(owner, query, limit, company_urls, criteria=criteria, again=again)
         except jobs.SameSearchRecently as same:
             earlier = same.job
             raise CommandError(
@@ -128,15 +155,41 @@ class Command(BaseCommand):
         job = self._job(job_pk)
         self.stdout.write(jobs.resume(job, job.owner))
 
-    def do_export(self, job_pk, output, **_):
-        job = self._job(job_pk)
-        rows = leads.browse(job.leads.all(), {})
+    def do_export(self, job_pk, all_leads, output, preset, columns, user, **_):
+        if (job_pk is None) == (not all_leads):
+            raise CommandError("Name a job, or pass --all-leads (not both).")
+        if preset and columns:
+            raise CommandError("Choose --preset or --columns, not both.")
+        if all_leads:
+            rows = leads.deduplicated(Lead.objects.all())
+            questions = leads.criteria_questions(leads.team_sample())
+        else:
+            job = self._job(job_pk)
+            rows = job.leads.all()
+            questions = leads.criteria_questions(leads.job_sample(job), job.criteria)
+        if columns:
+            keys = [key.strip() for key in columns.split(",") if key.strip()]
+            unknown = [key for key in keys if key not in exports.cols.valid(keys)]
+            if unknown:
+                known = ", ".join(exports.COLUMNS)
+                raise CommandError(f"Unknown column(s): {', '.join(unknown)}. Known: {known}, c:<question>.")
+            chosen = exports.keyed(keys)
+        else:
+            chosen = exports.preset_columns(preset or "default", questions, all_leads)
+        scope = shortlists.scope_of(self._user(user)) if user else None
+        stream = exports.stream_leads(leads.browse(rows, {}), chosen, scope=scope)
         if output == "-":
-            sys.stdout.writelines(exports.stream_leads(rows))
+            sys.stdout.writelines(stream)
             return
         with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.writelines(exports.stream_leads(rows))
-        self.stderr.write(f"Wrote {job.leads_stored} leads to {output}")
+            handle.writelines(stream)
+        self.stderr.write(f"Wrote {rows.count()} leads to {output}")
+
+    def _user(self, username):
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {username!r}.") from None
 
     def _job(self, job_pk):
         try:
