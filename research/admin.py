@@ -234,10 +234,11 @@ class BudgetCapForm(forms.ModelForm):
 
     class Meta:
         model = BudgetCap
-        fields = ("scope", "user")
+        fields = ("scope", "user", "team")
         help_texts = {
-            "user": "Only for 'Person, per month': one person's cap. Empty: the default for every person "
-            "(or the team's cap for the other scopes)."
+            "user": "Only for 'Person, per month': one person's cap. Empty (and no team): the default.",
+            "team": "Only for 'Team, per day': one team's cap. Empty (and no person): the default for "
+            "every team, and for the jobs in no team, which share one daily window.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -250,6 +251,8 @@ class BudgetCapForm(forms.ModelForm):
         scope = cleaned.get("scope")
         if cleaned.get("user") and scope and scope != BudgetScope.USER_MONTH:
             self.add_error("user", "Only the per-person monthly cap is set per person.")
+        if cleaned.get("team") and scope and scope != BudgetScope.TEAM_DAY:
+            self.add_error("team", "Only the daily team cap is set per team.")
         if cleaned.get("cap_usd") is not None:
             self.instance.cap = int(cleaned["cap_usd"] * 10**6)  # exact: at most 6 decimals
         return cleaned
@@ -258,15 +261,19 @@ class BudgetCapForm(forms.ModelForm):
 @admin.register(BudgetCap)
 class BudgetCapAdmin(admin.ModelAdmin):
     form = BudgetCapForm
-    fields = ("scope", "user", "cap_usd")
+    fields = ("scope", "user", "team", "cap_usd")
     list_display = ("scope", "who", "cap_display")
     list_filter = ("scope",)
+    list_select_related = ("user", "team")
 
     @admin.display(description="For", ordering="user")
     def who(self, cap):
-        if cap.user:
-            return cap.user
-        return "every person (default)" if cap.scope == BudgetScope.USER_MONTH else "the team"
+        if cap.user or cap.team:
+            return cap.user or f"team {cap.team}"
+        return {
+            BudgetScope.USER_MONTH: "every person (default)",
+            BudgetScope.TEAM_DAY: "every team (default)",
+        }.get(cap.scope, "every job (default)")
 
     @admin.display(description="Cap", ordering="cap")
     def cap_display(self, cap):

@@ -73,11 +73,12 @@ class _Echo:
         return value
 
 
-def stream_leads(leads, columns=None):
+def stream_leads(leads, columns=None, sources_within=None):
     """Yield CSV lines (str) for a Lead queryset, header first, a chunk of rows at a time.
 
     Nothing is read from the database until the first row is asked for, and never more than
     CHUNK_SIZE leads are held at once; the raw JSON (the bulk of each row) is never loaded.
+    "Found in jobs" names only jobs among `sources_within` (the leads the reader may see).
     """
     columns = [c for c in (columns or ()) if c in COLUMNS or c.startswith(CRITERIA_PREFIX)]
     columns = columns or DEFAULT_COLUMNS
@@ -87,7 +88,7 @@ def stream_leads(leads, columns=None):
     rows = leads.defer("raw").iterator(chunk_size=CHUNK_SIZE)
     while chunk := list(islice(rows, CHUNK_SIZE)):
         if "jobs" in columns:
-            lead_queries.attach_sources(chunk)
+            lead_queries.attach_sources(chunk, sources_within)
         yield "".join(writer.writerow([safe_cell(get(lead)) for get in getters]) for lead in chunk)
 
 

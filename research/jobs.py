@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from . import budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
+from . import access, budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 from .money import format_usd
 from .outcomes import NOTHING_PAID
@@ -36,16 +36,25 @@ class SameSearchRecently(NeedsConfirmation):
 # --- Launch -------------------------------------------------------------------------------
 
 
-def create_job(owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False):
+def create_job(
+    owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False, team=None
+):
     """The job row for a launch; the same idempotency key always gives the same job.
 
+    It belongs to `team` (one of the owner's), by default the owner's only team, if any.
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
+    Past the owner's LAUNCH_RATE_LIMIT it raises access.TooManyLaunches.
     """
     if idempotency_key is not None:
         existing = ResearchJob.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
+    if team is None:
+        team = access.default_team(owner)
+    elif not owner.groups.filter(pk=team.pk).exists():
+        raise ValueError(f"{owner} is not in the team {team}.")
+    access.check_launch_rate(owner)
     digest = searches.fingerprint(query, limit, criteria, company_urls)
     if not again and (earlier := searches.earlier_run(owner, digest)) is not None:
         raise SameSearchRecently(earlier)
@@ -58,6 +67,7 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None, crite
             "company_urls": list(company_urls),
             "criteria": list(criteria),
             "fingerprint": digest,
+            "team": team,
         },
     )
     return job
@@ -353,9 +363,10 @@ class Quote:
         return self.needed <= self.left
 
 
-def quote(user, limit):
+def quote(user, limit, team=None):
+    """What launching `limit` results for `team` (default: the person's only team) costs and allows."""
     checks = polling.expected_status_calls(limit)
-    left, scope = budgets.remaining(user)
+    left, scope = budgets.remaining(user, team=team if team is not None else access.default_team(user))
     return Quote(limit, pricing.results_price(limit), checks, pricing.checks_price(checks), left, scope)
 
 

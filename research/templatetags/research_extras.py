@@ -1,4 +1,7 @@
+from urllib.parse import urlsplit
+
 from django import template
+from django.utils.html import format_html
 
 from research.leads import answer_of
 from research.money import format_usd
@@ -47,3 +50,40 @@ def month(date_text):
     if text.startswith("1970"):
         return "now"
     return text[:7]
+
+
+@register.simple_tag(takes_context=True)
+def ledger_link(context, url, text):
+    """A figure, linked to the admin ledger rows it sums when the reader may open the admin (staff)."""
+    user = context.get("user")
+    if url and user is not None and user.is_staff:
+        return format_html('<a href="{}">{}</a>', url, text)
+    return text
+
+
+def _safe(url, schemes):
+    text = str(url or "").strip()
+    # Browsers drop tabs and newlines inside a URL ("java\tscript:" is "javascript:") and ignore
+    # leading control characters: a URL holding any of them, or spaces, is not a link.
+    if not text or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in text):
+        return ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    return text if parts.scheme.lower() in schemes and parts.netloc else ""
+
+
+@register.filter
+def safe_url(url):
+    """A scraped URL if it is http(s) and may become a link, else "" (show it as text instead).
+
+    {% with href=lead.linkedin_url|safe_url %}{% if href %}<a href="{{ href }}">…{% endif %}{% endwith %}
+    """
+    return _safe(url, ("http", "https"))
+
+
+@register.filter
+def safe_image_url(url):
+    """A scraped picture's URL if it is https, else "": pictures load only over https."""
+    return _safe(url, ("https",))
