@@ -5,8 +5,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -123,7 +126,10 @@ class ChargeAdmin(ReadOnlyAdmin):
         """The ledger under the current filters and search, as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:  # as the change list itself answers unknown filters
+            return redirect(reverse("admin:research_charge_changelist") + f"?{ERROR_FLAG}=1")
         return self._csv(request, changelist.get_queryset(request))
 
     @admin.action(description="Export selected charges as CSV")
