@@ -9,6 +9,7 @@ import io
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -337,3 +338,27 @@ def test_a_team_lead_in_no_team_is_not_allowed(django_user_model):
     lonely_lead.user_permissions.add(Permission.objects.get(codename="view_team_spend"))
     response = client_for(lonely_lead).get(reverse("spend:overview"))
     assert response.status_code == 403 and "Not allowed" in response.content.decode()
+
+
+# --- The command line and the demo login ---------------------------------------------------
+
+
+def test_the_command_line_asks_which_team_when_there_are_several(user, east, west, sandbox):
+    west.user_set.add(user)
+    with pytest.raises(CommandError, match="several teams .*--team"):
+        call_command("research", "start", "CTOs in Oslo", "--limit", "5", "--user", "alice")
+    with pytest.raises(CommandError, match="not in a team named 'North'"):
+        call_command(
+            "research", "start", "CTOs in Oslo", "--limit", "5", "--user", "alice", "--team", "North"
+        )
+    assert not ResearchJob.objects.exists()
+    call_command("research", "start", "CTOs in Oslo", "--limit", "5", "--user", "alice", "--team", "West")
+    assert ResearchJob.objects.get().team == west
+
+
+def test_the_demo_login_is_staff_in_the_sales_team(django_user_model):
+    call_command("demo_user")
+    call_command("demo_user")  # twice is once
+    demo = django_user_model.objects.get(username="demo")
+    assert demo.is_staff and demo.check_password("demo")
+    assert [team.name for team in demo.groups.all()] == ["Sales"]
