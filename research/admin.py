@@ -181,6 +181,7 @@ class ResearchJobAdmin(ReadOnlyAdmin):
         "id",
         "query",
         "owner",
+        "team",
         "status",
         "total_display",
         "cost_per_lead",
@@ -194,6 +195,7 @@ class ResearchJobAdmin(ReadOnlyAdmin):
     list_filter = (
         "status",
         ("owner", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("query", "clado_id", "=id")
@@ -202,7 +204,7 @@ class ResearchJobAdmin(ReadOnlyAdmin):
     inlines = [ChargeInline]
 
     def get_queryset(self, request):
-        return spend.jobs_with_breakdown(super().get_queryset(request).select_related("owner"))
+        return spend.jobs_with_breakdown(super().get_queryset(request).select_related("owner", "team"))
 
     launch_display = _usd_column("spent_launch", "Launch")
     cancel_display = _usd_column("spent_cancel", "Cancel")
