@@ -10,6 +10,7 @@ import io
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.management import CommandError, call_command
+from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
@@ -362,3 +363,9 @@ def test_the_demo_login_is_staff_in_the_sales_team(django_user_model):
     demo = django_user_model.objects.get(username="demo")
     assert demo.is_staff and demo.check_password("demo")
     assert [team.name for team in demo.groups.all()] == ["Sales"]
+
+
+def test_a_team_with_jobs_can_t_be_deleted(user, east):
+    stored_job(user, count=1)
+    with pytest.raises(ProtectedError):
+        east.delete()
