@@ -53,7 +53,8 @@ def app():
     install("postgres,redis")
     sandbox = not os.environ.get("CLADO_MPP_URL")
     manage("migrate", "--no-input", "-v", "0")
-    if os.environ.get("DEBUG", "1").lower() in ("0", "false", "no", "off"):
+    # DEBUG is on by default in sandbox mode only (dashboard/settings.py): off, pages need collectstatic.
+    if os.environ.get("DEBUG", "1" if sandbox else "0").lower() in ("0", "false", "no", "off"):
         manage("collectstatic", "--no-input", "-v", "0")
     if sandbox:
         manage("demo_user")

@@ -47,6 +47,18 @@ def env_int(name, default, minimum=None):
     return number
 
 
+def env_rate(name, default):
+    """A rate like "10/hour" (per second, minute, hour or day) as (count, seconds); "off" is None."""
+    value = env(name, default)
+    if value.lower() in {"off", "none", "0"}:
+        return None
+    periods = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+    count, _, period = value.partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or period.strip().lower() not in periods:
+        raise ImproperlyConfigured(f"{name} must look like 10/hour (per second, minute, hour or day) or off")
+    return int(count), periods[period.strip().lower()]
+
+
 def env_usd(name, default):
     """A dollar amount (e.g. "25" or "0.50") as base units of a 6-decimal stablecoin."""
     value = env(name, default)
@@ -62,12 +74,28 @@ def env_usd(name, default):
 
 # --- Django core -------------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", True)
+# Live mode (a real gateway, real money) is safe by default: DEBUG is off unless asked for, and
+# asking for it, or starting without a SECRET_KEY of its own, refuses to start.
+LIVE_MODE = env("CLADO_MPP_URL") is not None
+DEBUG = env_bool("DEBUG", not LIVE_MODE)
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 SECRET_KEY = env("SECRET_KEY")
+if LIVE_MODE and DEBUG:
+    raise ImproperlyConfigured(
+        "Live mode (CLADO_MPP_URL is set) refuses to start with DEBUG on: its error pages would show "
+        "the workings of a wallet that pays real money. Unset DEBUG (or set DEBUG=0)."
+    )
+if LIVE_MODE and SECRET_KEY in (None, DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "Live mode (CLADO_MPP_URL is set) needs a SECRET_KEY of its own (not the development key): "
+        'e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
+    )
 if SECRET_KEY is None:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+# Error pages (DEBUG) mask the secrets in DATABASE_URL, REDIS_URL and any URL with a password.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.debug.SecretsFilter"
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -82,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
     "django_q",
     "research",
 ]
@@ -95,8 +124,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# A Content-Security-Policy on every page (django-csp): scripts, styles, fonts and connections
+# from this site only, no inline script or style, no eval, no plugins, never framed; pictures
+# from this site or over https. The admin alone also allows inline styles (dashboard/csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"
@@ -222,6 +270,11 @@ MPP_PRICE_TOLERANCE_PERCENT = env_int("MPP_PRICE_TOLERANCE_PERCENT", 10, minimum
 # Seconds to wait for the gateway; the paid retry gets longer (it waits for settlement).
 GATEWAY_TIMEOUT = float(env_int("GATEWAY_TIMEOUT", 30, minimum=1))
 GATEWAY_PAID_TIMEOUT = float(env_int("GATEWAY_PAID_TIMEOUT", 45, minimum=1))
+
+# --- Launches ----------------------------------------------------------------------------
+
+# Launches one person may make per period ("10/hour"; "off" for none), counted from their jobs.
+LAUNCH_RATE_LIMIT = env_rate("LAUNCH_RATE_LIMIT", "10/hour")
 
 # --- Budgets (dollars in the environment, base units here) ------------------------------
 

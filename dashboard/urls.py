@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from research.urls import spend_patterns
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="research:job_list"), name="home"),
+    # Browsers ask for it on pages that name no icon (the admin's). Lazy: the static files
+    # manifest (DEBUG off) is read at the first request, not when the URLs are loaded.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
     path("jobs/", include("research.urls")),
     path("spend/", include((spend_patterns, "spend"))),
     path("login/", auth_views.LoginView.as_view(), name="login"),

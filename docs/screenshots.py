@@ -168,6 +168,7 @@ def main():
         settings.CLADO_MPP_URL = sandbox.url
         settings.TEMPO_RPC_URL = sandbox.rpc_url
         settings.SANDBOX_MODE = True
+        settings.LAUNCH_RATE_LIMIT = None  # the screenshots' jobs are launched at once
         demo, vps, running = build(sandbox, clock)
         cookie = session_cookie(demo)
         url = serve()

@@ -5,8 +5,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -123,7 +126,10 @@ class ChargeAdmin(ReadOnlyAdmin):
         """The ledger under the current filters and search, as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:  # as the change list itself answers unknown filters
+            return redirect(reverse("admin:research_charge_changelist") + f"?{ERROR_FLAG}=1")
         return self._csv(request, changelist.get_queryset(request))
 
     @admin.action(description="Export selected charges as CSV")
@@ -175,6 +181,7 @@ class ResearchJobAdmin(ReadOnlyAdmin):
         "id",
         "query",
         "owner",
+        "team",
         "status",
         "total_display",
         "cost_per_lead",
@@ -188,6 +195,7 @@ class ResearchJobAdmin(ReadOnlyAdmin):
     list_filter = (
         "status",
         ("owner", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("query", "clado_id", "=id")
@@ -196,7 +204,7 @@ class ResearchJobAdmin(ReadOnlyAdmin):
     inlines = [ChargeInline]
 
     def get_queryset(self, request):
-        return spend.jobs_with_breakdown(super().get_queryset(request).select_related("owner"))
+        return spend.jobs_with_breakdown(super().get_queryset(request).select_related("owner", "team"))
 
     launch_display = _usd_column("spent_launch", "Launch")
     cancel_display = _usd_column("spent_cancel", "Cancel")
@@ -234,10 +242,11 @@ class BudgetCapForm(forms.ModelForm):
 
     class Meta:
         model = BudgetCap
-        fields = ("scope", "user")
+        fields = ("scope", "user", "team")
         help_texts = {
-            "user": "Only for 'Person, per month': one person's cap. Empty: the default for every person "
-            "(or the team's cap for the other scopes)."
+            "user": "Only for 'Person, per month': one person's cap. Empty (and no team): the default.",
+            "team": "Only for 'Team, per day': one team's cap. Empty (and no person): the default for "
+            "every team, and for the jobs in no team, which share one daily window.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -250,6 +259,8 @@ class BudgetCapForm(forms.ModelForm):
         scope = cleaned.get("scope")
         if cleaned.get("user") and scope and scope != BudgetScope.USER_MONTH:
             self.add_error("user", "Only the per-person monthly cap is set per person.")
+        if cleaned.get("team") and scope and scope != BudgetScope.TEAM_DAY:
+            self.add_error("team", "Only the daily team cap is set per team.")
         if cleaned.get("cap_usd") is not None:
             self.instance.cap = int(cleaned["cap_usd"] * 10**6)  # exact: at most 6 decimals
         return cleaned
@@ -258,15 +269,19 @@ class BudgetCapForm(forms.ModelForm):
 @admin.register(BudgetCap)
 class BudgetCapAdmin(admin.ModelAdmin):
     form = BudgetCapForm
-    fields = ("scope", "user", "cap_usd")
+    fields = ("scope", "user", "team", "cap_usd")
     list_display = ("scope", "who", "cap_display")
     list_filter = ("scope",)
+    list_select_related = ("user", "team")
 
     @admin.display(description="For", ordering="user")
     def who(self, cap):
-        if cap.user:
-            return cap.user
-        return "every person (default)" if cap.scope == BudgetScope.USER_MONTH else "the team"
+        if cap.user or cap.team:
+            return cap.user or f"team {cap.team}"
+        return {
+            BudgetScope.USER_MONTH: "every person (default)",
+            BudgetScope.TEAM_DAY: "every team (default)",
+        }.get(cap.scope, "every job (default)")
 
     @admin.display(description="Cap", ordering="cap")
     def cap_display(self, cap):

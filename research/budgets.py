@@ -1,8 +1,8 @@
 """Budgets: the caps in force, what is left of them, and the atomic reservation a paid call needs.
 
 A cap is an admin's `BudgetCap` override, else the default in settings. Each scope a charge
-counts against has a `BudgetWindow` counter per period (the team per day, a person per month, a
-job for its life). `reserve` checks and reserves in one conditional UPDATE per window, so two
+counts against has a `BudgetWindow` counter per period (the job's team per day, a person per
+month, a job for its life). `reserve` checks and reserves in one conditional UPDATE per window, so two
 calls racing for the last dollars can't both win.
 """
 
@@ -49,17 +49,28 @@ class BudgetExceeded(Exception):
         self.raised_by = RAISED_BY[scope]
 
 
+# The team-day window that jobs in no team share: a person outside every team still has a
+# daily cap above their own monthly one, and the default team cap applies to it.
+NO_TEAM = "none"
+
+
 @dataclass(frozen=True)
 class WindowKey:
     scope: str
     key: str
     period_start: datetime.date
+    team_id: int | None = None  # the team-day window's team, for its cap
 
 
-def windows_for(user, job, when=None):
-    """The budget windows a charge by `user` for `job` at `when` counts against."""
+def windows_for(user, job, when=None, team=None):
+    """The budget windows a charge by `user` for `job` at `when` counts against.
+
+    The team-day window is the job's team's (or, before the job exists, `team`'s); a job in no
+    team counts against the shared NO_TEAM window.
+    """
     day = timezone.localdate(when or timezone.now())
-    keys = [WindowKey(BudgetScope.TEAM_DAY, "team", day)]
+    team_id = job.team_id if job is not None else getattr(team, "pk", team)
+    keys = [WindowKey(BudgetScope.TEAM_DAY, str(team_id) if team_id else NO_TEAM, day, team_id)]
     if user is not None:
         keys.append(WindowKey(BudgetScope.USER_MONTH, str(user.pk), day.replace(day=1)))
     if job is not None:
@@ -67,13 +78,18 @@ def windows_for(user, job, when=None):
     return keys
 
 
-def cap_for(scope, user=None):
-    """The cap in force: an admin's override if there is one, else the setting."""
+def cap_for(scope, user=None, team=None):
+    """The cap in force: the person's or team's override, else the scope's default override,
+    else the setting. `team` is a group or its id (team-day only)."""
     overrides = BudgetCap.objects.filter(scope=scope)
-    if scope == BudgetScope.USER_MONTH:
-        override = overrides.filter(user=user).first() or overrides.filter(user=None).first()
+    default = overrides.filter(user=None, team=None)
+    team_id = getattr(team, "pk", team)
+    if scope == BudgetScope.USER_MONTH and user is not None:
+        override = overrides.filter(user=user).first() or default.first()
+    elif scope == BudgetScope.TEAM_DAY and team_id:
+        override = overrides.filter(team_id=team_id).first() or default.first()
     else:
-        override = overrides.filter(user=None).first()
+        override = default.first()
     if override is not None:
         return override.cap
     return {
@@ -83,17 +99,22 @@ def cap_for(scope, user=None):
     }[scope]
 
 
-def remaining(user, job=None):
+def _cap(key, user):
+    return cap_for(key.scope, user, key.team_id)
+
+
+def remaining(user, job=None, team=None):
     """What can still be spent by `user` (on `job`) right now: (base units, scope of the tightest cap).
 
-    Without a job this is for a job about to be launched, which its own per-job cap bounds too.
+    Without a job this is for a job about to be launched for `team`, which its own per-job cap
+    bounds too.
     """
     left = []
-    for key in windows_for(user, job):
+    for key in windows_for(user, job, team=team):
         window = BudgetWindow.objects.filter(
             scope=key.scope, key=key.key, period_start=key.period_start
         ).first()
-        cap = cap_for(key.scope, user)
+        cap = _cap(key, user)
         used = (window.spent + window.reserved) if window else 0
         left.append((max(cap - used, 0), key.scope))
     if job is None:
@@ -108,7 +129,7 @@ def reserve(user, job, amount, when, headroom=0):
     that will follow it. Call inside a transaction, so a refusal in one window undoes the others.
     """
     for key in windows_for(user, job, when):
-        cap = cap_for(key.scope, user)
+        cap = _cap(key, user)
         window, _ = BudgetWindow.objects.get_or_create(
             scope=key.scope, key=key.key, period_start=key.period_start, defaults={"cap": cap}
         )

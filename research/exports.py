@@ -117,11 +117,12 @@ class _Echo:
         return value
 
 
-def stream_leads(leads, columns=None, scope=None):
+def stream_leads(leads, columns=None, scope=None, sources_within=None):
     """Yield CSV lines (str) for a Lead queryset, header first, a chunk of rows at a time.
 
     `columns` are column keys or Columns (a preset's). `scope` is whose shortlist the shortlist
-    columns read (`research.shortlists.scope_of`); without one they are empty. Nothing is read
+    columns read (`research.shortlists.scope_of`); without one they are empty. "Found in jobs"
+    names only jobs among `sources_within` (the leads the reader may see). Nothing is read
     from the database until the first row is asked for, never more than a chunk of leads is
     held at once, and the raw JSON (the bulk of each row) is loaded only if a column reads it.
     """
@@ -135,7 +136,7 @@ def stream_leads(leads, columns=None, scope=None):
     rows = (leads if raw else leads.defer("raw")).iterator(chunk_size=size)
     while chunk := list(islice(rows, size)):
         if "sources" in needs:
-            lead_queries.attach_sources(chunk)
+            lead_queries.attach_sources(chunk, sources_within)
         if "shortlist" in needs and scope:
             shortlists.attach(chunk, scope)
         yield "".join(writer.writerow([safe_cell(c.value(lead)) for c in chosen]) for lead in chunk)

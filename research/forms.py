@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from . import pricing
+from . import access, pricing
 from .models import Cadence, ShortlistStatus
 from .money import from_dollars, to_decimal
 
@@ -79,6 +79,37 @@ class NewJobForm(ScheduleFields):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     # The second "yes" to launching a search the person ran recently (the relaunch guard).
     again = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.teams = access.teams_of(user)
+        # The job belongs to a team: the person's only team without asking; a picker when they
+        # are in several; none for a person in no team (then only they and staff see it).
+        if self.teams.count() > 1:
+            self.fields["team"] = forms.ModelChoiceField(
+                label="For which team",
+                queryset=self.teams,
+                empty_label="Choose a team…",
+                help_text="Its members see this job and its leads, and may spend on it.",
+            )
+            self.order_fields(["query", "limit", "team"])
+
+    @property
+    def team(self):
+        """The team the new job belongs to (after is_valid)."""
+        if "team" in self.fields:
+            return self.cleaned_data.get("team")
+        return self.teams.first() if self.teams.count() == 1 else None
+
+    def chosen_team(self, raw):
+        """The team a not-yet-valid form points at (for the price shown), else the default."""
+        raw = str(raw or "")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+            chosen = self.teams.filter(pk=int(raw)).first()
+            if chosen is not None:
+                return chosen
+        return self.teams.first() if self.teams.count() == 1 else None
 
     def clean_query(self):
         query = self.cleaned_data["query"].strip()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from . import budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
+from . import access, budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 from .money import format_usd
 from .outcomes import NOTHING_PAID
@@ -37,16 +37,35 @@ class SameSearchRecently(NeedsConfirmation):
 
 
 def create_job(
-    owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False, saved_search=None
+    owner,
+    query,
+    limit,
+    company_urls=(),
+    idempotency_key=None,
+    criteria=(),
+    *,
+    again=False,
+    team=None,
+    saved_search=None,
 ):
     """The job row for a launch; the same idempotency key always gives the same job.
 
+    It belongs to `team` (one of the owner's), by default the owner's only team, if any.
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
     The check runs after the row is written, against earlier rows only, so of two identical
     searches sent at the same instant exactly one survives. `saved_search` makes the job a run
-    of that saved search.
+    of that saved search. Past the owner's LAUNCH_RATE_LIMIT it raises access.TooManyLaunches.
     """
+    if idempotency_key is not None:
+        existing = ResearchJob.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:  # a resubmitted form: its job, whatever the guard or the rate says
+            return existing
+    if team is None:
+        team = access.default_team(owner)
+    elif not owner.groups.filter(pk=team.pk).exists():
+        raise ValueError(f"{owner} is not in the team {team}.")
+    access.check_launch_rate(owner)
     digest = searches.fingerprint(query, limit, criteria, company_urls)
     job, created = ResearchJob.objects.get_or_create(
         idempotency_key=idempotency_key or uuid.uuid4(),
@@ -57,6 +76,7 @@ def create_job(
             "company_urls": list(company_urls),
             "criteria": list(criteria),
             "fingerprint": digest,
+            "team": team,
             "saved_search": saved_search,
         },
     )
@@ -356,9 +376,10 @@ class Quote:
         return self.needed <= self.left
 
 
-def quote(user, limit):
+def quote(user, limit, team=None):
+    """What launching `limit` results for `team` (default: the person's only team) costs and allows."""
     checks = polling.expected_status_calls(limit)
-    left, scope = budgets.remaining(user)
+    left, scope = budgets.remaining(user, team=team if team is not None else access.default_team(user))
     return Quote(limit, pricing.results_price(limit), checks, pricing.checks_price(checks), left, scope)
 
 

@@ -5,7 +5,7 @@ table is paginated in the database, filter choices come from one query each, and
 a page of deduplicated leads came from are looked up for that page only.
 """
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.db.models.fields.json import KeyTransform
 
 from . import shortlists
@@ -27,12 +27,43 @@ CRITERIA_PREFIX = "c:"
 # Criteria questions are read from this many leads: a job asks the same questions of every profile.
 CRITERIA_SAMPLE = 50
 
+# What one request may ask for: beyond these it gets a clear 400, never a slow query.
+MAX_TERM = 200  # characters of a search term or a country
+MAX_QUESTION = 500  # characters of a criteria question named in the query string
+MAX_CRITERIA_FILTERS = 10  # criteria answered at once
+MAX_COLUMNS = 100  # CSV columns chosen
+
+
+class BadQuery(ValueError):
+    """The query string asks for more than a page of leads may: the message says what."""
+
+
+def check(params):
+    """Raise BadQuery if the search, filters or columns in `params` are beyond the limits."""
+    for key in ("q", "country"):
+        if len(params.get(key, "")) > MAX_TERM:
+            raise BadQuery(f"Search terms and filters are at most {MAX_TERM} characters.")
+    for key in params:
+        values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
+        if "\x00" in key or any("\x00" in value for value in values):
+            raise BadQuery("The address holds a NUL character, which no search or filter can.")
+        if key.startswith(CRITERIA_PREFIX) and len(key) > len(CRITERIA_PREFIX) + MAX_QUESTION:
+            raise BadQuery(f"A criteria question is at most {MAX_QUESTION} characters.")
+    answered = [key for key in params if key.startswith(CRITERIA_PREFIX) and params.get(key)]
+    if len(answered) > MAX_CRITERIA_FILTERS:
+        raise BadQuery(f"Filter on at most {MAX_CRITERIA_FILTERS} criteria at once ({len(answered)} asked).")
+    columns = params.getlist("columns") if hasattr(params, "getlist") else []
+    if len(columns) > MAX_COLUMNS or any(len(column) > MAX_QUESTION + 10 for column in columns):
+        raise BadQuery(f"Choose at most {MAX_COLUMNS} columns.")
+
 
 def browse(leads, params, scope=None):
     """Apply the query string's search (q), filters and sort (`sort`, `-sort`) to `leads`.
 
     With a shortlist `scope` (`research.shortlists.scope_of`), its status and tag filter and sort too.
+    Raises BadQuery for a query string beyond the limits (see `check`).
     """
+    check(params)
     q = params.get("q", "").strip()
     if q:
         leads = leads.filter(
@@ -105,9 +136,10 @@ def job_sample(job):
     return job.leads.order_by("position")
 
 
-def team_sample():
-    """The first lead of each of the latest jobs: the questions the team has been asking lately."""
-    recent = ResearchJob.objects.order_by("-pk").values("pk")[:CRITERIA_SAMPLE]
+def team_sample(jobs=None):
+    """The first lead of each of the latest `jobs` (default: all): the questions asked lately."""
+    jobs = ResearchJob.objects.all() if jobs is None else jobs
+    recent = jobs.order_by("-pk").values("pk")[:CRITERIA_SAMPLE]
     return Lead.objects.filter(job__in=recent, position=0).order_by("-job_id")
 
 
@@ -115,21 +147,30 @@ def countries(leads):
     return leads.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
 
 
-def deduplicated(leads):
+def deduplicated(leads, everyone=False):
     """One lead per person (by normalised LinkedIn URL, `research.people`): each person's latest lead.
 
-    A join on the people table (one row per person, kept at ingest), not a grouping of every lead.
+    `everyone`: `leads` are all the leads (a staff reader), so the people table's latest lead,
+    kept at ingest, is the answer: a join, not a grouping of every lead. A reader who sees some
+    teams' jobs gets each person's latest lead among those.
     """
-    return leads.filter(latest_for__isnull=False)
+    if everyone:
+        return leads.filter(latest_for__isnull=False)
+    latest = leads.order_by().values("person_id").annotate(latest=Max("pk")).values("latest")
+    return leads.filter(pk__in=latest)
 
 
-def attach_sources(page_of_leads):
-    """Set `lead.sources` to [(job id, job query)] for every job that found the same person. One query."""
+def attach_sources(page_of_leads, within=None):
+    """Set `lead.sources` to [(job id, job query)] for every job that found the same person. One query.
+
+    `within` (a Lead queryset, default all) bounds where to look: the leads the reader may see.
+    """
     page_of_leads = list(page_of_leads)
     people = {lead.person_id for lead in page_of_leads if lead.person_id}
     found = {}
+    within = Lead.objects.all() if within is None else within
     rows = (
-        Lead.objects.filter(person_id__in=people)
+        within.filter(person_id__in=people)
         .order_by("job_id")
         .values_list("person_id", "job_id", "job__query")
         .distinct()

@@ -6,7 +6,8 @@ What counts: the ledger's COUNTED states, the same money the budgets count.
   have moved and stay reserved against the budgets until reconciled against the chain;
 - *total* = settled + unconfirmed. Failed charges moved nothing and are never counted.
 
-All amounts are integers in base units; the templates format them.
+All amounts are integers in base units; the templates format them. Every figure can be narrowed
+to some teams (a team lead's view): a team's spend is the charges on its jobs.
 """
 
 import datetime
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from .budgets import cap_for
-from .models import BudgetScope, BudgetWindow, Charge, Lead, ResearchJob
+from .budgets import NO_TEAM, cap_for
+from .models import AuditEvent, BudgetScope, BudgetWindow, Charge, Lead, ResearchJob
 
 SETTLED = Q(state=Charge.State.SETTLED)
 UNCONFIRMED = Q(state__in=Charge.OPEN_STATES)
@@ -60,8 +62,14 @@ class Period:
     start: datetime.datetime
     end: datetime.datetime
 
-    def charges(self):
-        return Charge.objects.filter(created_at__gte=self.start, created_at__lt=self.end)
+    def charges(self, charges=None):
+        charges = Charge.objects.all() if charges is None else charges
+        return charges.filter(created_at__gte=self.start, created_at__lt=self.end)
+
+
+def of_teams(rows, teams, path="job__"):
+    """`rows` (charges, leads, audit events) of the jobs of `teams`; all of them when teams is None."""
+    return rows if teams is None else rows.filter(**{f"{path}team__in": teams})
 
 
 def _midnight(day):
@@ -117,19 +125,24 @@ def per_unit(total, count):
     return (total + count // 2) // count
 
 
-def overview(period_key="month", now=None):
-    """Everything the spend page shows for one period, plus the three headline periods."""
+def overview(period_key="month", now=None, teams=None):
+    """Everything the spend page shows for one period, plus the three headline periods.
+
+    `teams` narrows every figure to those teams' jobs (None: everything).
+    """
     all_periods = periods(now)
     period = all_periods.get(period_key) or all_periods["month"]
-    charges = period.charges()
+    ledger = of_teams(Charge.objects.all(), teams)
+    charges = period.charges(ledger)
 
     headline = []
     for p in all_periods.values():
-        headline.append({"period": p, "url": ledger_url(p), **figures(p.charges())})
+        headline.append({"period": p, "url": ledger_url(p), **figures(p.charges(ledger))})
 
     this = figures(charges)
     status = figures(charges.filter(endpoint=STATUS_ENDPOINT))
-    leads = Lead.objects.filter(created_at__gte=period.start, created_at__lt=period.end).count()
+    leads = of_teams(Lead.objects.all(), teams)
+    leads = leads.filter(created_at__gte=period.start, created_at__lt=period.end).count()
 
     by_person = grouped(charges, "user_id", "user__username")
     for row in by_person:
@@ -158,7 +171,7 @@ def overview(period_key="month", now=None):
         },
         "leads": leads,
         "cost_per_lead": per_unit(this["total"], leads),
-        "chart": daily_chart(now=now),
+        "chart": daily_chart(now=now, charges=ledger),
     }
 
 
@@ -200,12 +213,13 @@ BAR_WIDTH = 18
 BAR_GAP = 4
 
 
-def daily_chart(days=CHART_DAYS, now=None):
+def daily_chart(days=CHART_DAYS, now=None, charges=None):
     """Counted spend per day for the last `days` days, with bar geometry in whole pixels."""
     today = timezone.localdate(now or timezone.now())
     first = today - datetime.timedelta(days=days - 1)
+    charges = Charge.objects.all() if charges is None else charges
     rows = (
-        Charge.objects.filter(
+        charges.filter(
             created_at__gte=_midnight(first), created_at__lt=_midnight(today) + datetime.timedelta(days=1)
         )
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
@@ -271,8 +285,12 @@ def jobs_with_breakdown(jobs=None):
 # --- Budgets --------------------------------------------------------------------------------
 
 
-def budgets(now=None):
-    """The caps in force and what is used of them (spent + reserved), from the budget windows."""
+def budgets(now=None, teams=None):
+    """The caps in force and what is used of them (spent + reserved), from the budget windows.
+
+    Every team's day (and the shared window of jobs in no team), then each person's month; for
+    `teams`, only those teams and the people in them.
+    """
     today = timezone.localdate(now or timezone.now())
     month = today.replace(day=1)
     rows = []
@@ -282,12 +300,28 @@ def budgets(now=None):
         reserved = window.reserved if window else 0
         return {"label": label, "used": used, "unconfirmed": reserved, "cap": cap, "left": max(cap - used, 0)}
 
-    team = BudgetWindow.objects.filter(scope=BudgetScope.TEAM_DAY, key="team", period_start=today).first()
-    rows.append(row("Team, today", team, cap_for(BudgetScope.TEAM_DAY)))
-    windows = list(BudgetWindow.objects.filter(scope=BudgetScope.USER_MONTH, period_start=month))
-    users = get_user_model().objects.in_bulk([int(w.key) for w in windows])
+    shown = Group.objects.order_by("name") if teams is None else teams
+    days = BudgetWindow.objects.filter(scope=BudgetScope.TEAM_DAY, period_start=today)
+    by_key = {window.key: window for window in days}
+    for team in shown:
+        cap = cap_for(BudgetScope.TEAM_DAY, team=team)
+        rows.append(row(f"Team {team.name}, today", by_key.get(str(team.pk)), cap))
+    if teams is None:
+        rows.append(row("Jobs in no team, today", by_key.get(NO_TEAM), cap_for(BudgetScope.TEAM_DAY)))
+    windows = BudgetWindow.objects.filter(scope=BudgetScope.USER_MONTH, period_start=month)
+    users = get_user_model().objects.all()
+    if teams is not None:
+        users = users.filter(groups__in=teams).distinct()
+        windows = windows.filter(key__in=[str(pk) for pk in users.values_list("pk", flat=True)])
+    windows = list(windows)
+    users = users.in_bulk([int(w.key) for w in windows])
     for window in sorted(windows, key=lambda w: -(w.spent + w.reserved)):
         user = users.get(int(window.key))
         label = f"{user.get_username() if user else window.key}, this month"
         rows.append(row(label, window, cap_for(BudgetScope.USER_MONTH, user)))
     return {"rows": rows, "job_cap": cap_for(BudgetScope.JOB)}
+
+
+def audit_trail(teams=None, count=15):
+    """The latest actions, or those on the jobs of `teams`: refused attempts included."""
+    return of_teams(AuditEvent.objects.select_related("user", "job"), teams)[:count]

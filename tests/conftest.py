@@ -74,6 +74,15 @@ def staff_client(client, staff):
     return client
 
 
+def in_team(name, *people):
+    """A team (a Django auth group) with these people in it."""
+    from django.contrib.auth.models import Group
+
+    team, _ = Group.objects.get_or_create(name=name)
+    team.user_set.add(*people)
+    return team
+
+
 def transfers_by_hash(sandbox):
     return {t.tx_hash.lower(): t for t in sandbox.chain.transfers}
 

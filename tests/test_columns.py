@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from research import columns
 from research.models import Preferences
+from tests.conftest import in_team
 from tests.workspace_data import stored_job
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ def test_the_default_shows_the_headline_the_status_and_every_question_on_screen_
 def test_one_choice_changes_the_table_and_the_csv_and_is_remembered_for_that_person(
     logged_in, user, client, bob
 ):
+    in_team("Sales", user, bob)  # bob sees alice's jobs: the team's
     job = stored_job(user, count=5)
     chosen = ["name", "headline", "skills", f"c:{QUESTIONS[1]}"]
     response = choose(logged_in, chosen, next=job.get_absolute_url())

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from research import leads
 from research.models import Lead
+from tests.conftest import in_team
 from tests.workspace_data import stored_job
 
 pytestmark = pytest.mark.django_db
@@ -12,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_person_found_by_two_jobs_is_one_row_naming_both_jobs(logged_in, user, django_user_model):
     colleague = django_user_model.objects.create_user("bob")
+    in_team("Sales", user, colleague)  # teammates see each other's jobs and leads
     first = stored_job(user, "Heads of sales in Berlin", count=10)
     again = stored_job(colleague, "Heads of sales in Berlin", count=6)  # the same first 6 people
     other = stored_job(user, "CTOs in Paris", count=4)
@@ -50,8 +52,9 @@ def test_all_leads_pages_read_a_fixed_number_of_queries(logged_in, user, django_
     for number in range(5):
         stored_job(user, f"Search number {number}", count=40)
     # session, user, criteria questions, whose shortlist, the person's columns, count, page, the jobs
-    # that found each person, the page's shortlist entries, the shortlist's tags, countries
-    with django_assert_max_num_queries(11):
+    # that found each person, the page's shortlist entries, the shortlist's tags, countries, and
+    # whether the nav links the spend page (a team lead's permission)
+    with django_assert_max_num_queries(12):
         response = logged_in.get(reverse("research:lead_list"), {"per_page": 100})
     assert len(response.context["leads_page"]) == 100
 

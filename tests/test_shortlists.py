@@ -161,8 +161,11 @@ def test_the_shortlist_is_the_team_s(logged_in, client, user, bob, django_user_m
     client.force_login(bob)
     page = client.get(job.get_absolute_url(), {"shortlist": "qualified"})
     assert [row.pk for row in page.context["leads_page"]] == [lead.pk], "bob sees alice's shortlist"
+    assert client.get(job.get_absolute_url()).status_code == 200
     client.force_login(carol)
-    page = client.get(job.get_absolute_url(), {"shortlist": "qualified"})
+    assert client.get(job.get_absolute_url()).status_code == 404, "carol is in no team: not her job"
+    hers = stored_job(carol, count=3)  # the same people, found by carol
+    page = client.get(hers.get_absolute_url(), {"shortlist": "qualified"})
     assert list(page.context["leads_page"]) == [], "another team's (or nobody's) shortlist is another"
     assert shortlists.scope_of(bob) == shortlists.scope_of(user) == f"team:{sales.pk}"
     assert shortlists.scope_of(carol) == f"user:{carol.pk}"

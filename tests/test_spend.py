@@ -134,7 +134,9 @@ def test_polling_overhead_cost_per_lead_periods_and_the_daily_chart(staff_client
 
 def test_only_staff_see_the_spend_page(logged_in):
     response = logged_in.get(reverse("spend:overview"))
-    assert response.status_code == 302 and "/admin/login/" in response.url
+    # The app's own "not allowed" page, never the admin's login.
+    assert response.status_code == 403 and "Not allowed" in response.content.decode()
+    assert "/admin/login/" not in response.content.decode()
     jobs_page = logged_in.get(reverse("research:job_list")).content.decode()
     assert not re.search(rf'href="{reverse("spend:overview")}"', jobs_page)
 

@@ -9,15 +9,16 @@ import uuid
 
 from django.utils import timezone
 
-from research import clado, people
+from research import access, clado, people
 from research.models import TERMINAL_STATUSES, JobStatus, Lead, ResearchJob
 from research.sandbox import profiles
 
 
 def stored_job(owner, query="Heads of sales in Berlin", count=30, status=JobStatus.COMPLETED, **fields):
-    """A job whose `count` sandbox profiles are stored as leads."""
+    """A job whose `count` sandbox profiles are stored as leads (in the owner's only team, as a launch)."""
     now = timezone.now()
     defaults = {
+        "team": access.default_team(owner),
         "limit": max(count, 1),
         "clado_id": uuid.uuid4().hex,
         "launched_at": now - datetime.timedelta(minutes=3, seconds=12),

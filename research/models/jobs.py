@@ -49,6 +49,13 @@ class ResearchJobQuerySet(models.QuerySet):
 
 class ResearchJob(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
+    # The team (a Django auth group) whose members see this job and may spend on it
+    # (`research.access`); empty for a person in no team: then only the owner and staff see it.
+    # A team with jobs can't be deleted: who sees them, and the team budget window their open
+    # charges are reserved in, hang on it.
+    team = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="research_jobs"
+    )
     # A form carries this token so a double click or a resubmitted form creates one job.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     query = models.TextField()

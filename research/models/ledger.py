@@ -68,6 +68,8 @@ class Charge(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # A team lead's view of the spend page, budgets and audit trail, for their own teams only.
+        permissions = [("view_team_spend", "Can view team spend")]
 
     def __str__(self):
         return f"{self.endpoint} {self.amount} ({self.state})"
@@ -90,7 +92,8 @@ class BudgetWindow(models.Model):
     Scope = BudgetScope
 
     scope = models.CharField(max_length=20, choices=BudgetScope.choices)
-    key = models.CharField(max_length=50)  # "team", a user id or a job id
+    # team-day: a team's group id, or NO_TEAM for jobs in no team; user-month: a user id; job: a job id
+    key = models.CharField(max_length=50)
     period_start = models.DateField()
     cap = models.BigIntegerField()
     spent = models.BigIntegerField(default=0)
@@ -111,8 +114,10 @@ class BudgetWindow(models.Model):
 
 
 class BudgetCap(models.Model):
-    """An admin's override of a default cap in settings, for the team or one person.
+    """An admin's override of a default cap in settings: for one person, one team, or the default.
 
+    With neither `user` nor `team` it is the default of its scope (every person's monthly cap,
+    every team's daily cap, every job's cap); with one of them, that person's or that team's.
     It sets the cap of the matching `BudgetWindow` counters.
     """
 
@@ -120,17 +125,24 @@ class BudgetCap(models.Model):
 
     scope = models.CharField(max_length=20, choices=BudgetScope.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    team = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE)
     cap = models.BigIntegerField(help_text="Base units (6 decimals): 1000000 is $1.00")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "user"], name="one_cap_per_scope_user"),
-            # NULLs are distinct in a unique index: without this, two team-wide caps could exist
+            models.UniqueConstraint(fields=["scope", "team"], name="one_cap_per_scope_team"),
+            # NULLs are distinct in a unique index: without this, two default caps could exist
             # and which one applies would be arbitrary.
             models.UniqueConstraint(
-                fields=["scope"], condition=Q(user__isnull=True), name="one_team_wide_cap_per_scope"
+                fields=["scope"],
+                condition=Q(user__isnull=True, team__isnull=True),
+                name="one_default_cap_per_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) | Q(team__isnull=True), name="cap_for_a_person_or_a_team"
             ),
         ]
 
     def __str__(self):
-        return f"{self.get_scope_display()} {self.user or 'team'}: {self.cap}"
+        return f"{self.get_scope_display()} {self.user or self.team or 'default'}: {self.cap}"

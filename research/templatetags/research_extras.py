@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -98,12 +100,18 @@ def lead_cell(lead, key):
             )
         return format_html('<span class="muted">{}</span>', Truncator(lead.headline).chars(SHORT))
     if key == "linkedin_url":
-        if not lead.linkedin_url.lower().startswith(("https://", "http://")):
-            return lead.linkedin_url
+        href = safe_url(lead.linkedin_url)
+        if not href:  # not http(s): shown as text, never a link
+            if not lead.linkedin_url:
+                return ""
+            return format_html(
+                '<span class="url-text" title="Not a web address, so not a link">{}</span>',
+                Truncator(lead.linkedin_url).chars(60),
+            )
         return format_html(
             '<a href="{}" rel="noopener noreferrer nofollow" target="_blank">LinkedIn'
             '<span class="sr-only"> profile of {} (opens in a new tab)</span></a>',
-            lead.linkedin_url,
+            href,
             lead.name,
         )
     if key == "jobs":
@@ -123,7 +131,7 @@ def lead_cell(lead, key):
             else ""
         )
     if key == "picture":
-        url = profiles.picture(lead.raw)
+        url = safe_image_url(profiles.picture(lead.raw))
         return format_html('<img src="{}" alt="" class="avatar small" loading="lazy">', url) if url else ""
     value = columns.column(key).value(lead)
     text = "" if value is None else str(value)
@@ -140,3 +148,40 @@ def months(count):
     if rest or not parts:
         parts.append(f"{rest} month{'s' if rest != 1 else ''}")
     return " ".join(parts)
+
+
+@register.simple_tag(takes_context=True)
+def ledger_link(context, url, text):
+    """A figure, linked to the admin ledger rows it sums when the reader may open the admin (staff)."""
+    user = context.get("user")
+    if url and user is not None and user.is_staff:
+        return format_html('<a href="{}">{}</a>', url, text)
+    return text
+
+
+def _safe(url, schemes):
+    text = str(url or "").strip()
+    # Browsers drop tabs and newlines inside a URL ("java\tscript:" is "javascript:") and ignore
+    # leading control characters: a URL holding any of them, or spaces, is not a link.
+    if not text or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in text):
+        return ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    return text if parts.scheme.lower() in schemes and parts.netloc else ""
+
+
+@register.filter
+def safe_url(url):
+    """A scraped URL if it is http(s) and may become a link, else "" (show it as text instead).
+
+    {% with href=lead.linkedin_url|safe_url %}{% if href %}<a href="{{ href }}">…{% endif %}{% endwith %}
+    """
+    return _safe(url, ("http", "https"))
+
+
+@register.filter
+def safe_image_url(url):
+    """A scraped picture's URL if it is https, else "": pictures load only over https."""
+    return _safe(url, ("https",))

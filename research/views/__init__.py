@@ -20,3 +20,9 @@ def render(request, template, context, partial=None):
     response = TemplateResponse(request, name, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def bad_request(request, message, back=None):
+    """The app's 400 page, saying what was wrong: nothing was read beyond it, nothing paid."""
+    context = {"message": message, "back": back}
+    return TemplateResponse(request, "400.html", context, status=400)

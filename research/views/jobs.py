@@ -2,6 +2,7 @@
 
 The paid actions (launch, check now, cancel, more results, fetch again) are POSTs, each priced
 on the button that sends it; `research.jobs` claims the job before paying, so racing presses pay once.
+Who sees a job and who may spend on it is `research.access`'s rule: anyone else gets a 404.
 """
 
 import uuid
@@ -10,22 +11,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import budgets, jobs, pricing, saved_searches
+from .. import access, budgets, jobs, pricing, saved_searches
 from ..forms import MoreResultsForm, NewJobForm
 from ..models import ACTIVE_STATUSES, JobStatus, ResearchJob
 from ..money import format_usd, from_dollars
 from . import render
-from .leads import results_context
+from .leads import checks_lead_queries, results_context
 
 
 @login_required
 @require_GET
 def job_list(request):
-    jobs_qs = ResearchJob.objects.with_spend().select_related("owner")
+    # "The whole team's": the jobs of the person's teams (and their own); staff see everyone's.
+    jobs_qs = ResearchJob.objects.with_spend().select_related("owner", "team")
+    jobs_qs = access.visible_jobs(request.user, jobs_qs)
     mine = request.GET.get("who") != "team"
     if mine:
         jobs_qs = jobs_qs.filter(owner=request.user)
@@ -48,7 +51,7 @@ def job_list(request):
 @login_required
 def job_new(request):
     if request.method == "POST":
-        form = NewJobForm(request.POST)
+        form = NewJobForm(request.POST, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
             sent = ResearchJob.objects.filter(idempotency_key=data["idempotency_key"]).first()
@@ -57,7 +60,7 @@ def job_new(request):
                     raise Http404
                 messages.info(request, "This form was already sent: here is its job. Nothing more was paid.")
                 return redirect(sent)
-            quote = jobs.quote(request.user, data["limit"])
+            quote = jobs.quote(request.user, data["limit"], team=form.team)
             if not quote.fits:
                 form.add_error("limit", _over_budget(quote))
             else:
@@ -70,10 +73,16 @@ def job_new(request):
                         data["idempotency_key"],
                         data["criteria"],
                         again=data["again"],
+                        team=form.team,
                     )
                 except jobs.SameSearchRecently as same:
                     context = {"form": form, "earlier": same.job, "quote": quote}
                     return TemplateResponse(request, "research/job_again.html", context)
+                except access.TooManyLaunches as limit:
+                    form.add_error(None, str(limit))
+                    return TemplateResponse(
+                        request, "research/job_new.html", _quote_context(request, form), status=429
+                    )
                 job = jobs.launch(job, request.user)
                 level = messages.ERROR if job.status == JobStatus.ERROR else messages.SUCCESS
                 messages.add_message(request, level, jobs.launch_summary(job))
@@ -84,7 +93,7 @@ def job_new(request):
                     )
                 return redirect(job)
     else:
-        form = NewJobForm(initial=_initial(request))
+        form = NewJobForm(initial=_initial(request), user=request.user)
     return TemplateResponse(request, "research/job_new.html", _quote_context(request, form))
 
 
@@ -92,7 +101,13 @@ def _initial(request):
     """A fresh form, or with ?from=<job> ("run again") that job's search filled in."""
     initial = {"idempotency_key": uuid.uuid4(), "limit": pricing.DEFAULT_RESULTS}
     source = request.GET.get("from", "")
-    if source.isdigit() and (job := ResearchJob.objects.filter(pk=source).first()) is not None:
+    visible = access.visible_jobs(request.user)
+    if (
+        source.isascii()
+        and source.isdigit()
+        and len(source) <= 18
+        and (job := visible.filter(pk=source).first())
+    ):
         initial.update(
             query=job.query,
             limit=job.limit,
@@ -129,7 +144,7 @@ def _over_budget(quote):
 @require_GET
 def job_price(request):
     """The launch price for the number typed so far (an HTMX partial of the new-job page)."""
-    form = NewJobForm(initial={"limit": request.GET.get("limit")})
+    form = NewJobForm(initial={"limit": request.GET.get("limit")}, user=request.user)
     return TemplateResponse(request, "research/job_new.html#price", _quote_context(request, form))
 
 
@@ -140,7 +155,8 @@ def _quote_context(request, form):
     except (TypeError, ValueError):
         limit = None
     valid = limit is not None and pricing.MIN_RESULTS <= limit <= pricing.MAX_RESULTS
-    quote = jobs.quote(request.user, limit if valid else pricing.DEFAULT_RESULTS)
+    team = form.chosen_team(request.POST.get("team") or request.GET.get("team"))
+    quote = jobs.quote(request.user, limit if valid else pricing.DEFAULT_RESULTS, team=team)
     return {
         "form": form,
         "quote": quote if valid else None,
@@ -151,8 +167,11 @@ def _quote_context(request, form):
 
 @login_required
 @require_GET
+@checks_lead_queries
 def job_detail(request, job_pk):
-    job = get_object_or_404(ResearchJob.objects.select_related("owner", "saved_search"), pk=job_pk)
+    job = access.job_or_404(
+        request.user, job_pk, ResearchJob.objects.select_related("owner", "team", "saved_search")
+    )
     context = {"job": job, **results_context(request, job), **_more_context(job)}
     # Search, filters, sorting and pages ask this same URL, so the address bar holds the view.
     return render(request, "research/job_detail.html", context, "results-body")
@@ -160,8 +179,9 @@ def job_detail(request, job_pk):
 
 @login_required
 @require_GET
+@checks_lead_queries
 def job_progress(request, job_pk):
-    job = get_object_or_404(ResearchJob, pk=job_pk)
+    job = access.job_or_404(request.user, job_pk)
     context = {"job": job, **_more_context(job)}
     if request.htmx and not job.is_active:
         # The job has stopped: the same response puts its results table in place (out of band),
@@ -177,7 +197,7 @@ def _more_context(job, additional=pricing.DEFAULT_RESULTS):
 @login_required
 @require_POST
 def job_refresh(request, job_pk):
-    job = get_object_or_404(ResearchJob, pk=job_pk)
+    job = access.job_to_spend_on_or_404(request.user, job_pk, "check now")
     messages.info(request, jobs.describe_refresh(job, jobs.refresh(job, request.user)))
     return redirect(job)
 
@@ -185,7 +205,7 @@ def job_refresh(request, job_pk):
 @login_required
 @require_POST
 def job_cancel(request, job_pk):
-    job = get_object_or_404(ResearchJob, pk=job_pk)
+    job = access.job_to_spend_on_or_404(request.user, job_pk, "cancel")
     messages.info(request, jobs.cancel(job, request.user))  # it says when nothing was done
     return redirect(job)
 
@@ -193,7 +213,7 @@ def job_cancel(request, job_pk):
 @login_required
 @require_POST
 def job_more(request, job_pk):
-    job = get_object_or_404(ResearchJob, pk=job_pk)
+    job = access.job_to_spend_on_or_404(request.user, job_pk, "ask for more results on")
     form = MoreResultsForm(request.POST)
     if not form.is_valid():
         messages.error(
@@ -215,6 +235,6 @@ def job_more(request, job_pk):
 @login_required
 @require_POST
 def job_resume(request, job_pk):
-    job = get_object_or_404(ResearchJob, pk=job_pk)
+    job = access.job_to_spend_on_or_404(request.user, job_pk, "fetch again")
     messages.info(request, jobs.resume(job, request.user))
     return redirect(job)

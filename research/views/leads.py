@@ -3,10 +3,13 @@
 Reading only: search, filters and sorting come from the query string (`research.leads`), so a
 view can be shared by its address; the CSV is streamed (`research.exports`). The columns the
 table shows are the person's own (`research.columns`), saved by the chooser (`columns_save`),
-and the CSV takes the same ones unless a preset or explicit columns are asked for.
+and the CSV takes the same ones unless a preset or explicit columns are asked for. Everyone sees
+the leads of the jobs `research.access` shows them, no more; a query string beyond the limits of
+`research.leads.check` gets a 400 saying why.
 """
 
 import functools
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,9 +22,23 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import columns, exports, leads, saved_searches, shortlists
-from ..models import AuditEvent, Lead, Preferences, ResearchJob, ShortlistStatus
-from . import render
+from .. import access, columns, exports, leads, saved_searches, shortlists
+from ..models import AuditEvent, Lead, Preferences, ShortlistStatus
+from . import bad_request, render
+
+
+def checks_lead_queries(view):
+    """A search, filter or column choice beyond the limits is a clear 400, never a slow query."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            leads.check(request.GET)
+        except leads.BadQuery as error:
+            return bad_request(request, str(error), back=request.path)
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def job_rows(job, params):
@@ -58,7 +75,7 @@ def table_context(request, rows, all_leads, questions, params=None):
     needs = {columns.column(key).needs for key in keys}
     page.object_list = list(page.object_list)
     if "sources" in needs:
-        leads.attach_sources(page.object_list)
+        leads.attach_sources(page.object_list, access.visible_leads(request.user))
     shortlists.attach(page.object_list, scope)  # every row's selection and status control need it
     view = leads.view_params(params)
     return {
@@ -101,8 +118,9 @@ def _header(key, label, sort):
 
 @login_required
 @require_GET
+@checks_lead_queries
 def job_export(request, job_pk):
-    job = get_object_or_404(ResearchJob, pk=job_pk)
+    job = access.job_or_404(request.user, job_pk)
     AuditEvent.objects.create(user=request.user, action=AuditEvent.Action.EXPORT, job=job)
     name = f"job-{job.pk}-{slugify(job.query)[:40].strip('-') or 'leads'}"
     if request.GET.get("new") == "1" and job.saved_search_id:
@@ -112,25 +130,33 @@ def job_export(request, job_pk):
 
 @login_required
 @require_GET
+@checks_lead_queries
 def lead_list(request):
-    """Every lead the team has found, one row per person (by LinkedIn URL), with the jobs that found them."""
-    context = table_context(request, all_rows(), all_leads=True, questions=team_questions())
+    """Every lead the reader's teams have found, one row per person (by LinkedIn URL), with the jobs
+    that found them."""
+    context = table_context(
+        request, all_rows(request.user), all_leads=True, questions=team_questions(request.user)
+    )
     return render(request, "research/lead_list.html", context, "results-body")
 
 
-def all_rows():
-    return leads.deduplicated(Lead.objects.all())
+def all_rows(user):
+    """One row per person among the leads `user` may see."""
+    return leads.deduplicated(access.visible_leads(user), everyone=user.is_staff)
 
 
-def team_questions():
-    return leads.criteria_questions(leads.team_sample())
+def team_questions(user):
+    return leads.criteria_questions(leads.team_sample(access.visible_jobs(user)))
 
 
 @login_required
 @require_GET
+@checks_lead_queries
 def lead_export(request):
     AuditEvent.objects.create(user=request.user, action=AuditEvent.Action.EXPORT, detail="all leads")
-    return _csv_response(request, all_rows(), "all-leads", team_questions(), all_leads=True)
+    return _csv_response(
+        request, all_rows(request.user), "all-leads", team_questions(request.user), all_leads=True
+    )
 
 
 def _csv_response(request, rows, name, questions, all_leads, params=None):
@@ -146,11 +172,14 @@ def _csv_response(request, rows, name, questions, all_leads, params=None):
     else:
         chosen = columns.shown(Preferences.columns_of(request.user), questions, all_leads)
     rows = leads.browse(rows, params, scope)
-    if people := [int(pk) for pk in params.getlist("person") if pk.isdigit()]:
+    if people := [
+        int(pk) for pk in params.getlist("person") if pk.isascii() and pk.isdigit() and len(pk) <= 18
+    ]:
         rows = rows.filter(person_id__in=people)
         name += "-selected"
     response = StreamingHttpResponse(
-        exports.stream_leads(rows, chosen, scope=scope), content_type="text/csv; charset=utf-8"
+        exports.stream_leads(rows, chosen, scope=scope, sources_within=access.visible_leads(request.user)),
+        content_type="text/csv; charset=utf-8",
     )
     filtered = "-filtered" if leads.is_filtered(params) else ""
     filename = f"{name}{filtered}-{timezone.localdate():%Y-%m-%d}.csv"
@@ -182,7 +211,7 @@ def refreshed(request, notice):
 
 def safe_next(request, fallback="research:lead_list"):
     """Where a form sent from a table goes back to: a path on this site, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
+    target = (request.POST.get("next") or request.GET.get("next") or "")[:2000]
     ours = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
     return target if ours and target.startswith("/") else fallback
 
@@ -191,10 +220,11 @@ def safe_next(request, fallback="research:lead_list"):
 @require_GET
 def lead_detail(request, lead_pk):
     """One person's whole profile: a page of its own, or (htmx) the panel under their row in the table."""
-    lead = get_object_or_404(Lead.objects.select_related("job", "person"), pk=lead_pk)
+    visible = access.visible_leads(request.user, Lead.objects.select_related("job", "person"))
+    lead = get_object_or_404(visible, pk=lead_pk)
     scope = shortlists.scope_of(request.user)
     shortlists.attach([lead], scope)
-    leads.attach_sources([lead])
+    leads.attach_sources([lead], access.visible_leads(request.user))
     back = safe_next(request, fallback=lead.job.get_absolute_url())
     context = {"lead": lead, "statuses": ShortlistStatus.choices, "next": back}
     return render(request, "research/lead_detail.html", context, "panel")

@@ -16,16 +16,17 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.http import require_POST
 
-from .. import exports, leads, shortlists
+from .. import access, exports, leads, shortlists
 from ..forms import BulkForm, ShortlistForm
-from ..models import Lead, Person, ResearchJob, ShortlistStatus
+from ..models import Person, ShortlistStatus
 from .leads import all_rows, job_rows, refreshed, safe_next
 
 
 @login_required
 @require_POST
 def shortlist_update(request, person_pk):
-    person = get_object_or_404(Person, pk=person_pk)
+    visible = access.visible_leads(request.user)
+    person = get_object_or_404(Person.objects.filter(pk__in=visible.values("person_id")), pk=person_pk)
     form = ShortlistForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That change could not be made: " + form.errors.as_text())
@@ -43,7 +44,7 @@ def shortlist_update(request, person_pk):
     )
     if request.htmx:
         lead_pk = request.POST.get("lead", "")
-        leads_of = Lead.objects.filter(person=person)
+        leads_of = visible.filter(person=person)
         lead = (leads_of.filter(pk=lead_pk).first() if lead_pk.isdigit() else None) or leads_of.last()
         lead.entry = entry
         context = {"lead": lead, "statuses": ShortlistStatus.choices, "next": safe_next(request)}
@@ -63,10 +64,10 @@ def shortlist_bulk(request):
         return _back(request)
     data = form.cleaned_data
     job_pk = request.POST.get("job", "")
-    job = get_object_or_404(ResearchJob, pk=job_pk) if job_pk.isdigit() else None
+    job = access.job_or_404(request.user, job_pk) if job_pk else None
     params = _view_params(request.POST)
     scope = shortlists.scope_of(request.user)
-    rows = leads.browse(job_rows(job, params) if job else all_rows(), params, scope)
+    rows = leads.browse(job_rows(job, params) if job else all_rows(request.user), params, scope)
     if data["selection"] == "page":
         rows = rows.filter(person_id__in=data["person"])
     if data["action"] == "export":

@@ -2,28 +2,31 @@
 
 Thin views: figures come from `research.spend`, the address, balances, open charges and
 reconciliation from `research.wallet`. Reconciling settles or fails charges; it never pays.
+Staff see everything; a team lead (`research.access`) sees the spend overview of their own
+teams; anyone else gets the app's 403 page.
 """
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import spend, wallet
-from ..models import AuditEvent
+from ..access import spend_viewer_required, staff_required
 
 
-@staff_member_required
+@spend_viewer_required
 @require_GET
 def spend_overview(request):
-    context = spend.overview(request.GET.get("period", "month"))
-    context["budgets"] = spend.budgets()
-    context["audit"] = AuditEvent.objects.select_related("user", "job")[:15]
+    teams = request.spend_teams  # None: everything (staff)
+    context = spend.overview(request.GET.get("period", "month"), teams=teams)
+    context["budgets"] = spend.budgets(teams=teams)
+    context["audit"] = spend.audit_trail(teams)
+    context["teams"] = teams
     return TemplateResponse(request, "spend/overview.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def wallet_status(request):
     address = wallet.payer_address()
@@ -36,12 +39,12 @@ def wallet_status(request):
     return TemplateResponse(request, "spend/wallet.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def wallet_reconcile(request):
     """Check open charges against the chain (one, or all): settles or fails them, never pays."""
     charge_id = request.POST.get("charge") or None
-    if charge_id is not None and not charge_id.isdigit():
+    if charge_id is not None and not (charge_id.isascii() and charge_id.isdigit()):
         messages.error(request, "That is not a charge number. Nothing was changed.")
         return redirect("spend:wallet")
     try:

@@ -1,6 +1,7 @@
 """The command-line face: start, poll, reconcile, resume, inspect and export research jobs.
 
-python manage.py research start "VPs of sales in Berlin" --limit 20 --user alice --criteria "Sold to banks?"
+python manage.py research start "VPs of sales in Berlin" --limit 20 --user alice \
+    --criteria "Sold to banks?" [--team Sales]
 python manage.py research poll
 python manage.py research reconcile
 python manage.py research status 12
@@ -17,7 +18,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from research import exports, forms, jobs, leads, pricing, shortlists, tasks, wallet
+from research import access, exports, forms, jobs, leads, pricing, shortlists, tasks, wallet
 from research.models import JobStatus, Lead, ResearchJob
 from research.money import format_usd
 
@@ -40,6 +41,11 @@ class Command(BaseCommand):
             f"{format_usd(pricing.call_price())} (default {pricing.DEFAULT_RESULTS})",
         )
         start.add_argument("--user", required=True, help="Username the job and its charges belong to")
+        start.add_argument(
+            "--team",
+            help="The team (group) whose members see the job and may spend on it; needed when the "
+            "user is in several (default: their only team)",
+        )
         start.add_argument(
             "--company-url",
             action="append",
@@ -94,7 +100,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
 
-    def do_start(self, query, limit, user, company_urls, criteria, again, **_):
+    def do_start(self, query, limit, user, company_urls, criteria, again, team=None, **_):
         if not pricing.MIN_RESULTS <= limit <= pricing.MAX_RESULTS:
             raise CommandError(f"--limit must be between {pricing.MIN_RESULTS} and {pricing.MAX_RESULTS}.")
         criteria = list(dict.fromkeys(c.strip() for c in criteria if c.strip()))
@@ -102,7 +108,12 @@ class Command(BaseCommand):
             raise CommandError(f"At most {forms.MAX_CRITERIA} --criteria questions.")
         owner = self._user(user)
         try:
-            job = jobs.create_job(owner, query, limit, company_urls, criteria=criteria, again=again)
+            team = self._team(owner, team)
+            job = jobs.create_job(
+                owner, query, limit, company_urls, criteria=criteria, again=again, team=team
+            )
+        except access.TooManyLaunches as error:
+            raise CommandError(str(error)) from None
         except jobs.SameSearchRecently as same:
             earlier = same.job
             raise CommandError(
@@ -190,6 +201,18 @@ class Command(BaseCommand):
             return get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
+
+    def _team(self, owner, name):
+        teams = access.teams_of(owner)
+        if name is not None:
+            team = teams.filter(name=name).first()
+            if team is None:
+                raise CommandError(f"{owner} is not in a team named {name!r}.")
+            return team
+        if teams.count() > 1:
+            names = ", ".join(repr(t.name) for t in teams)
+            raise CommandError(f"{owner} is in several teams ({names}): choose one with --team.")
+        return None  # their only team, or none
 
     def _job(self, job_pk):
         try:
