@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from . import budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
+from . import budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches, webhooks
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 from .money import format_usd
 from .outcomes import NOTHING_PAID
@@ -36,8 +36,13 @@ class SameSearchRecently(NeedsConfirmation):
 # --- Launch -------------------------------------------------------------------------------
 
 
-def create_job(owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False):
+def create_job(
+    owner, query, limit, company_urls=(), idempotency_key=None, criteria=(), *, again=False, max_price=None
+):
     """The job row for a launch; the same idempotency key always gives the same job.
+
+    `max_price`: the most the owner accepts paying for the launch call (base units), kept on the
+    job so a held launch tried again later is bound by it too.
 
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
@@ -54,6 +59,7 @@ def create_job(owner, query, limit, company_urls=(), idempotency_key=None, crite
             "company_urls": list(company_urls),
             "criteria": list(criteria),
             "fingerprint": digest,
+            "max_launch_price": max_price,
         },
     )
     if created and not again and (earlier := searches.earlier_run(owner, digest, before=job)) is not None:
@@ -93,6 +99,7 @@ def launch(job, user=None, *, now=None, due_only=False):
             user=user,
             job=job,
             headroom=status_check_reserve(job.limit),
+            max_amount=job.max_launch_price,
         )
     except (clado.BudgetExceeded, clado.Outage) as error:
         if isinstance(error, clado.BudgetExceeded):
@@ -139,9 +146,13 @@ INTERRUPTED_LAUNCH = (
 def end_interrupted_launches(now):
     """Jobs left launching by a process that died mid-call: their lease has run out."""
     stuck = ResearchJob.objects.filter(status=JobStatus.LAUNCHING, lease_until__lt=now)
-    return stuck.update(
+    ended = list(stuck.values_list("pk", flat=True))
+    count = stuck.filter(pk__in=ended).update(
         status=JobStatus.ERROR, message=INTERRUPTED_LAUNCH, lease_until=None, lease_token="", finished_at=now
     )
+    for job in ResearchJob.objects.filter(pk__in=ended, status=JobStatus.ERROR, finished_at=now):
+        webhooks.job_ended(job)
+    return count
 
 
 # --- The poll cycle -----------------------------------------------------------------------
@@ -236,6 +247,7 @@ def cancel(job, user):
             )
         ):
             AuditEvent.objects.create(user=user, action=AuditEvent.Action.CANCEL, job=job)
+            webhooks.job_ended(job)
             return f"Cancelled before launch. {NOTHING_PAID}"
         job.refresh_from_db()
     if not job.is_running or not job.clado_id:

@@ -1,5 +1,6 @@
 """The domain's tables, one module per part: jobs, the leads they find, the money ledger, the audit trail."""
 
+from .api import ApiToken, JobWebhook, WebhookDelivery
 from .audit import AuditEvent
 from .jobs import (
     ACTIVE_STATUSES,
@@ -17,6 +18,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "RUNNING_STATUSES",
     "TERMINAL_STATUSES",
+    "ApiToken",
     "AuditEvent",
     "BudgetCap",
     "BudgetScope",
@@ -24,7 +26,9 @@ __all__ = [
     "Charge",
     "Hold",
     "JobStatus",
+    "JobWebhook",
     "Lead",
     "Preferences",
     "ResearchJob",
+    "WebhookDelivery",
 ]

@@ -58,6 +58,9 @@ class ResearchJob(models.Model):
     # The search as a person would recognise it again (`research.searches.fingerprint`): a second
     # launch of the same search needs an explicit confirmation.
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    # The most its person accepts paying for the launch call (the API's `max_price`, base units):
+    # the wallet refuses a challenge above it, as it refuses one above the price table's ceiling.
+    max_launch_price = models.BigIntegerField(null=True, blank=True)
 
     clado_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # Clado's job id
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.NEW)

@@ -92,7 +92,10 @@ class Command(BaseCommand):
     def do_poll(self, **_):
         changed = tasks.reconcile_open_charges()
         polled = jobs.poll_due_jobs()
-        self.stdout.write(f"Reconciled {len(changed)} charge(s); polled {polled} job(s).")
+        sent = tasks.deliver_webhooks()
+        self.stdout.write(
+            f"Reconciled {len(changed)} charge(s); polled {polled} job(s); sent {sent} webhook(s)."
+        )
 
     def do_reconcile(self, **_):
         try:
