@@ -22,7 +22,14 @@ from research import jobs, tasks
 from research.api import endpoints
 from research.models import AuditEvent, Charge, JobStatus, Lead, ResearchJob, WebhookDelivery
 from tests.api_client import Program, Receiver, fresh_rate_limits, problem, program_for  # noqa: F401
-from tests.conftest import advance_to, assert_ledger_matches_chain, cap_jobs_at, finish, our_transfers
+from tests.conftest import (
+    advance_to,
+    assert_ledger_matches_chain,
+    cap_jobs_at,
+    finish,
+    our_transfers,
+    transfers_by_hash,
+)
 from tests.workspace_data import stored_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
@@ -122,6 +129,25 @@ def test_a_program_quotes_launches_twice_waits_for_the_webhook_pages_every_lead_
     assert [row["job"] for row in spend["by_job"]] == [job.pk]
     assert state["spend"]["total"]["base_units"] == ledger
     assert_ledger_matches_chain(sandbox, charges)
+
+    # The program can check it itself: every charge it is shown is one transfer on the chain.
+    listed, cursor = [], None
+    while True:
+        page = program.get("/charges", {"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        listed += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert len(listed) == len(charges) == 3, "the launch, then the completed status and its second page"
+    transfers = transfers_by_hash(sandbox)
+    for charge in listed:
+        transfer = transfers[charge["tx_hash"].lower()]
+        assert (transfer.amount, transfer.recipient.lower()) == (
+            charge["amount"]["base_units"],
+            charge["recipient"].lower(),
+        )
+    assert (
+        sum(charge["amount"]["base_units"] for charge in listed) == spend["all_time"]["total"]["base_units"]
+    )
 
 
 def test_a_launch_whose_price_is_above_max_price_pays_nothing(user, sandbox):
@@ -335,6 +361,7 @@ def test_the_openapi_schema_validates_and_the_docs_are_served_without_inline_scr
         paths
     )
     assert {"/api/v1/jobs/{job_pk}/export.csv", "/api/v1/jobs/{job_pk}/more", "/api/v1/spend"} <= set(paths)
+    assert {"/api/v1/jobs/{job_pk}/cancel", "/api/v1/jobs/{job_pk}/check", "/api/v1/charges"} <= set(paths)
     docs = Client().get("/api/v1/docs").content.decode()
     scripts = re.findall(r"<script([^>]*)>", docs)
     assert scripts and all("src=" in attrs or 'type="application/json"' in attrs for attrs in scripts)

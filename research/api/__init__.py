@@ -8,7 +8,7 @@ Like the pages, this face acts through `research.jobs` and reads through `leads`
 `spend`, `budgets`, `pricing`: it never reaches the spending side itself.
 """
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 
 from . import endpoints, errors, reading
 from .auth import TokenAuth, TokenRateThrottle
@@ -27,12 +27,16 @@ api = NinjaAPI(
     throttle=[TokenRateThrottle()],
 )
 errors.install(api)
-api.add_router("/", endpoints.router)
-api.add_router("/", reading.router)
+problems = Router(tags=["problems"])
 
 
-@api.get("/problems/{kind}", auth=None, throttle=[], tags=["problems"], summary="What a problem type means")
+@problems.get("/problems/{kind}", auth=None, throttle=[], summary="What a problem type means")
 def problem(request, kind: str):
     if kind not in errors.PROBLEMS:
         raise errors.Problem("not-found", f"No problem type {kind[:40]!r}.")
     return errors.describe(kind)
+
+
+api.add_router("/", endpoints.router)
+api.add_router("/", reading.router)
+api.add_router("/", problems)

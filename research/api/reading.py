@@ -21,7 +21,7 @@ from .. import budgets, exports, leads, spend
 from ..models import AuditEvent, BudgetScope, BudgetWindow, Charge
 from . import present
 from .errors import Problem
-from .schemas import LeadPage, ProblemOut, SpendOut
+from .schemas import ChargePage, LeadPage, ProblemOut, SpendOut
 
 router = Router(tags=["reading"])
 PROBLEMS = {code: ProblemOut for code in (401, 404, 422, 429)}
@@ -232,3 +232,45 @@ def my_spend(request):
         "left": present.money(left),
         "cap": scope,
     }
+
+
+@router.get(
+    "/charges", response={200: ChargePage, **PROBLEMS}, summary="Your charges, each with its transaction"
+)
+def my_charges(
+    request,
+    job: int | None = None,
+    cursor: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+):
+    """Every paid call you made (or the poller made for your jobs), latest first: the ledger
+    behind /spend. Each settled charge's `tx_hash` is one transfer on the chain, to the base unit."""
+    charges = Charge.objects.filter(user=request.user).order_by("-pk")
+    if job is not None:
+        charges = charges.filter(job_id=job)
+    if cursor:
+        seen = decode_cursor(cursor)
+        if seen["s"] != "-id" or seen["f"] != "charges":
+            raise Problem("validation", "This cursor was made for another list.")
+        charges = charges.filter(pk__lt=seen["k"])
+    page = list(charges[: limit + 1])
+    more, page = len(page) > limit, page[:limit]
+    next_cursor = encode_cursor({"s": "-id", "f": "charges", "v": None, "k": page[-1].pk}) if more else None
+    items = [
+        {
+            "id": charge.pk,
+            "created_at": charge.created_at,
+            "job": charge.job_id,
+            "endpoint": charge.endpoint,
+            "state": charge.state,
+            "amount": present.money(charge.amount),
+            "currency": charge.currency,
+            "recipient": charge.recipient,
+            "chain_id": charge.chain_id,
+            "payer": charge.payer,
+            "tx_hash": charge.tx_hash,
+            "settled_at": charge.settled_at,
+        }
+        for charge in page
+    ]
+    return {"items": items, "next_cursor": next_cursor}

@@ -238,3 +238,25 @@ class SpendOut(Schema):
     budgets: list[BudgetOut]
     left: Money = Field(description="What the tightest cap leaves for a new launch.")
     cap: str
+
+
+class ChargeOut(Schema):
+    id: int
+    created_at: datetime.datetime
+    job: int | None
+    endpoint: str
+    state: Literal["pending", "settled", "failed", "unknown"] = Field(
+        description="settled: the money moved; pending/unknown: awaiting the chain; failed: nothing moved."
+    )
+    amount: Money
+    currency: str
+    recipient: str
+    chain_id: int
+    payer: str
+    tx_hash: str | None = Field(description="Look it up on the chain: its transfer is this charge.")
+    settled_at: datetime.datetime | None
+
+
+class ChargePage(Schema):
+    items: list[ChargeOut]
+    next_cursor: str | None
