@@ -203,12 +203,16 @@ def attempt(pk, now=None):
     if not claimed:
         return False  # another cycle has it
     delivery = WebhookDelivery.objects.select_related("webhook__token").get(pk=pk)
-    status, error = _send(delivery)
-    attempts = delivery.attempts + 1
+    revoked = delivery.webhook.token.revoked_at is not None
+    if revoked:  # its secret may be out: nothing more is signed with it
+        status, error = None, "Not sent: the token that launched this job was revoked."
+    else:
+        status, error = _send(delivery)
+    attempts = delivery.attempts + (0 if revoked else 1)
     fields = {"attempts": attempts, "last_status": status, "last_error": error[:1000]}
     if status is not None and 200 <= status < 300:
         fields.update(state=WebhookDelivery.State.DELIVERED, delivered_at=clock.now(), next_attempt_at=None)
-    elif attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+    elif revoked or attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         fields.update(state=WebhookDelivery.State.FAILED, next_attempt_at=None)
     else:
         fields["next_attempt_at"] = clock.now() + datetime.timedelta(seconds=retry_delay(attempts))

@@ -28,6 +28,7 @@ from tests.conftest import (
     cap_jobs_at,
     finish,
     our_transfers,
+    side_by_side,
     transfers_by_hash,
 )
 from tests.workspace_data import stored_job
@@ -187,6 +188,21 @@ def test_a_revoked_expired_unknown_or_missing_token_gets_401(logged_in, user):
     missing = Program(None).post("/quote", {"limit": 5})
     problem(missing, 401, "unauthorized")
     assert missing["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_launch_sent_twice_at_once_launches_one_job_and_pays_once(user, sandbox):
+    secret = program_for(user).secret
+
+    def send():  # each thread is a client of its own, with the same token
+        return Program(secret).post("/jobs", {**SEARCH, "limit": 5}, **{"Idempotency-Key": "at-once"})
+
+    answers = side_by_side(send, send)
+    assert {answer.status_code for answer in answers} <= {200, 201}
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert ResearchJob.objects.count() == 1
+    assert Charge.objects.filter(endpoint="deep-research").count() == 1
+    assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 
 def test_the_same_search_again_is_refused_until_the_program_says_again(user, sandbox):

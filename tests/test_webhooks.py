@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from research import jobs, outcomes, tasks, webhooks
-from research.models import Charge, JobStatus, JobWebhook, ResearchJob, WebhookDelivery
+from research.models import ApiToken, Charge, JobStatus, JobWebhook, ResearchJob, WebhookDelivery
 from tests.api_client import Receiver, fresh_rate_limits, program_for  # noqa: F401
 from tests.conftest import advance_to, finish
 from tests.workspace_data import stored_job
@@ -170,3 +170,15 @@ def test_the_receiver_code_in_the_api_guide_accepts_our_signatures_and_nothing_e
     assert not namespace["verify"]("whsec_other", header, body.encode())
     old = webhooks.signature_header("whsec_test", body, timestamp=time.time() - 3600)
     assert not namespace["verify"]("whsec_test", old, body.encode())
+
+
+def test_a_revoked_token_s_events_are_not_sent(user):
+    with Receiver() as receiver:
+        job, token = hooked_job(user, "http://127.0.0.1:1/")
+        JobWebhook.objects.filter(job=job).update(url=receiver.url)
+        delivery = webhooks.job_ended(job)
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=jobs.clock.now())
+        assert tasks.deliver_webhooks() == 0
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("failed", 0) and "revoked" in delivery.last_error
+    assert receiver.received == []
