@@ -3,8 +3,10 @@ listed with their name, prefix and dates, revoked by them or by an admin."""
 
 import datetime
 import hashlib
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,3 +89,15 @@ def test_a_deactivated_person_s_tokens_stop_working(user):
     user.is_active = False
     user.save()
     assert "deactivated" in problem(program.get("/spend"), 401, "unauthorized")["detail"]
+
+
+def test_the_command_line_creates_a_token_for_a_person(user):
+    out = io.StringIO()
+    call_command("research", "token", "--user", "alice", "--name", "cron job", "--days", "0", stdout=out)
+    secret, signing = out.getvalue().split()
+    token = ApiToken.objects.get()
+    assert (token.user, token.name, token.expires_at) == (user, "cron job", None)
+    assert token.webhook_secret == signing
+    assert Program(secret).get("/spend").status_code == 200
+    with pytest.raises(CommandError, match="No user"):
+        call_command("research", "token", "--user", "nobody", "--name", "x")

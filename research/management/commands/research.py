@@ -6,17 +6,20 @@ python manage.py research reconcile
 python manage.py research status 12
 python manage.py research resume 12
 python manage.py research export 12 --output leads.csv
+python manage.py research token --user alice --name "lead pipeline"
 
 Results go to stdout, diagnostics to stderr.
 """
 
+import datetime
 import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from research import exports, jobs, leads, pricing, tasks, wallet
-from research.models import JobStatus, ResearchJob
+from research.models import ApiToken, JobStatus, ResearchJob
 from research.money import format_usd
 
 
@@ -63,6 +66,12 @@ class Command(BaseCommand):
         export = sub.add_parser("export", help="Write a job's leads as CSV. Spends nothing.")
         export.add_argument("job_pk", type=int, metavar="JOB", help="The job's number")
         export.add_argument("--output", "-o", default="-", help="File path, or - for stdout")
+        token = sub.add_parser(
+            "token", help="Create an API token for a person. Prints it, then its webhook secret (shown once)."
+        )
+        token.add_argument("--user", required=True, help="Username the token acts as")
+        token.add_argument("--name", required=True, help="What it is for, e.g. 'lead pipeline'")
+        token.add_argument("--days", type=int, default=90, help="Days until it expires (0: never)")
 
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
@@ -88,6 +97,17 @@ class Command(BaseCommand):
             raise CommandError(f"Job {job.pk}: {job.message}")
         self.stdout.write(str(job.pk))
         self.stderr.write(f"Job {job.pk}: {jobs.launch_summary(job)}")
+
+    def do_token(self, user, name, days, **_):
+        try:
+            owner = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {user!r}.") from None
+        expires = timezone.now() + datetime.timedelta(days=days) if days > 0 else None
+        token, secret = ApiToken.issue(owner, name, expires_at=expires)
+        self.stdout.write(secret)
+        self.stdout.write(token.webhook_secret)
+        self.stderr.write(f"Token {token.prefix}… for {owner.get_username()}; revoke it at /account/tokens/.")
 
     def do_poll(self, **_):
         changed = tasks.reconcile_open_charges()
