@@ -248,7 +248,7 @@ def test_the_long_poll_answers_as_soon_as_the_job_changes(user, monkeypatch):
     started = time.monotonic()
     answer = program.get(f"/jobs/{job.pk}", {"wait": 30}).json()
     assert answer["status"] == "processing" and answer["counts"]["leads_stored"] == 12
-    assert len(looks) == 2 and time.monotonic() - started < 5, "it answered at the change, not at 30 s"
+    assert len(looks) == 2 and time.monotonic() - started < 15, "it answered at the change, not at 30 s"
     assert Charge.objects.count() == 0, "waiting never calls the gateway"
 
     # A version the program saw earlier that is already stale: the answer comes at once.
@@ -263,7 +263,7 @@ def test_the_long_poll_gives_up_after_wait_seconds_with_the_same_state(user):
     before = program.get(f"/jobs/{job.pk}").json()
     started = time.monotonic()
     after = program.get(f"/jobs/{job.pk}", {"wait": 1, "version": before["version"]}).json()
-    assert 0.9 <= time.monotonic() - started < 3
+    assert 0.9 <= time.monotonic() - started < 10  # a loaded machine answers late, never early
     assert after["version"] == before["version"]
 
 
