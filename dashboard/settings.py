@@ -8,6 +8,7 @@ environment when it signs.
 """
 
 import os
+import re
 import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -112,6 +113,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "django_q",
+    "ninja",  # the API's interactive docs from its own static files, not a CDN (no inline script)
     "research",
 ]
 
@@ -126,6 +128,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Under /api/ every error is problem+json, even those Django answers itself (404, 405, 500).
+    "research.api.middleware.ProblemMiddleware",
 ]
 
 # A Content-Security-Policy on every page (django-csp): scripts, styles, fonts and connections
@@ -329,3 +333,18 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- The JSON API (/api/v1/) and its webhooks ---------------------------------------------
+
+# Requests per token per fixed window: "<count>/<second|minute|hour|day>". Counted in Django's
+# cache (local memory by default: per process; set a shared cache to count across processes).
+API_RATE_LIMIT = env("API_RATE_LIMIT", "120/minute")
+_rate = re.fullmatch(r"\s*(\d+)\s*/\s*(second|minute|hour|day|s|m|h|d)\s*", API_RATE_LIMIT)
+if _rate is None or int(_rate.group(1)) < 1:
+    raise ImproperlyConfigured(f"API_RATE_LIMIT must look like 120/minute, got {API_RATE_LIMIT!r}")
+API_LONG_POLL_MAX = env_int("API_LONG_POLL_MAX", 60, minimum=0)  # seconds a ?wait= may hold a request
+# Webhook events: http to loopback addresses only in development and the sandbox; https elsewhere.
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", DEBUG or SANDBOX_MODE)
+WEBHOOK_TIMEOUT = float(env_int("WEBHOOK_TIMEOUT", 5, minimum=1))
+WEBHOOK_RETRY_BASE = env_int("WEBHOOK_RETRY_BASE", 10, minimum=1)  # seconds; triples per failure
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)

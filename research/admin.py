@@ -352,3 +352,6 @@ class LeadAdmin(ReadOnlyAdmin):
     search_fields = ("name", "company", "linkedin_url", "=job__id")
     list_select_related = ("job",)
     readonly_fields = [f.name for f in Lead._meta.fields]
+
+
+from .api import admin as api_admin  # noqa: E402, F401  API tokens and webhook deliveries

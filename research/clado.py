@@ -104,14 +104,19 @@ class StatusPage:
 # --- Calls --------------------------------------------------------------------------------
 
 
-def start(query, limit, *, company_urls=None, criteria=None, user=None, job=None, headroom=0):
-    """Launch a job. `headroom`: what its status checks will need, which the budgets must allow."""
+def start(
+    query, limit, *, company_urls=None, criteria=None, user=None, job=None, headroom=0, max_amount=None
+):
+    """Launch a job. `headroom`: what its status checks will need, which the budgets must allow.
+
+    `max_amount`: the most the person accepts for the launch (base units); None: the price table's.
+    """
     body = {"query": query, "limit": limit}
     if company_urls:
         body["hard_filter_company_urls"] = list(company_urls)
     if criteria:
         body["criteria"] = list(criteria)
-    data, charge = _answer(pricing.LAUNCH, body, user, job, headroom)
+    data, charge = _answer(pricing.LAUNCH, body, user, job, headroom, max_amount)
     clado_id = data.get("job_id") or data.get("jobId") or data.get("id")
     if not clado_id:
         raise BadResponse("The launch answer has no job id", charge=charge)
@@ -137,9 +142,11 @@ def _call(endpoint, body, user, job):
     return _answer(endpoint, body, user, job)[0]
 
 
-def _answer(endpoint, body, user, job, headroom=0):
+def _answer(endpoint, body, user, job, headroom=0, max_amount=None):
     """(the JSON object answered, the charge it cost or None), or raise a CladoError saying why."""
-    response = payments.paid_post(endpoint, body, user=user, job=job, headroom=headroom)
+    response = payments.paid_post(
+        endpoint, body, user=user, job=job, headroom=headroom, max_amount=max_amount
+    )
     charge = response.charge
     try:
         data = json.loads(response.content or b"null")

@@ -196,3 +196,23 @@ class BulkForm(forms.Form):
         if data.get("action") == "status" and not data.get("new_status"):
             self.add_error("new_status", "Choose the status to set.")
         return data
+
+
+class NewTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What it is for, so you know which to revoke: “lead pipeline”, “Claude agent”.",
+    )
+    expires_in = forms.TypedChoiceField(
+        label="Expires",
+        coerce=int,
+        choices=[(30, "In 30 days"), (90, "In 90 days"), (365, "In a year"), (0, "Never")],
+        initial=90,
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the token a name.")
+        return name

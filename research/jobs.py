@@ -9,11 +9,10 @@ across an HTTP call. The poll cycle (`poll_due_jobs`) runs the same way for the 
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 
 from django.db.models import Q
 
-from . import access, budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
+from . import access, clado, claims, clock, outcomes, poller, polling, pricing, quotes, searches, webhooks
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 from .money import format_usd
 from .outcomes import NOTHING_PAID
@@ -47,10 +46,13 @@ def create_job(
     again=False,
     team=None,
     saved_search=None,
+    max_price=None,
 ):
     """The job row for a launch; the same idempotency key always gives the same job.
 
     It belongs to `team` (one of the owner's), by default the owner's only team, if any.
+    `max_price`: the most the owner accepts paying for the launch call (base units), kept on the
+    job so a held launch tried again later is bound by it too.
     A search identical to one the owner launched in the last day (or still running) raises
     SameSearchRecently unless `again` is given: a fresh form must not pay for it twice unawares.
     The check runs after the row is written, against earlier rows only, so of two identical
@@ -78,17 +80,13 @@ def create_job(
             "fingerprint": digest,
             "team": team,
             "saved_search": saved_search,
+            "max_launch_price": max_price,
         },
     )
     if created and not again and (earlier := searches.earlier_run(owner, digest, before=job)) is not None:
         job.delete()  # never launched: nothing refers to it yet
         raise SameSearchRecently(earlier)
     return job
-
-
-def status_check_reserve(limit):
-    """Base units a launch must leave room for: the status checks the poller expects for it."""
-    return pricing.checks_price(polling.expected_status_calls(limit))
 
 
 def launch(job, user=None, *, now=None, due_only=False):
@@ -116,7 +114,8 @@ def launch(job, user=None, *, now=None, due_only=False):
             criteria=job.criteria,
             user=user,
             job=job,
-            headroom=status_check_reserve(job.limit),
+            headroom=quotes.status_check_reserve(job.limit),
+            max_amount=job.max_launch_price,
         )
     except (clado.BudgetExceeded, clado.Outage) as error:
         if isinstance(error, clado.BudgetExceeded):
@@ -163,9 +162,13 @@ INTERRUPTED_LAUNCH = (
 def end_interrupted_launches(now):
     """Jobs left launching by a process that died mid-call: their lease has run out."""
     stuck = ResearchJob.objects.filter(status=JobStatus.LAUNCHING, lease_until__lt=now)
-    return stuck.update(
+    ended = list(stuck.values_list("pk", flat=True))
+    count = stuck.filter(pk__in=ended).update(
         status=JobStatus.ERROR, message=INTERRUPTED_LAUNCH, lease_until=None, lease_token="", finished_at=now
     )
+    for job in ResearchJob.objects.filter(pk__in=ended, status=JobStatus.ERROR, finished_at=now):
+        webhooks.job_ended(job)
+    return count
 
 
 # --- The poll cycle -----------------------------------------------------------------------
@@ -260,6 +263,7 @@ def cancel(job, user):
             )
         ):
             AuditEvent.objects.create(user=user, action=AuditEvent.Action.CANCEL, job=job)
+            webhooks.job_ended(job)
             return f"Cancelled before launch. {NOTHING_PAID}"
         job.refresh_from_db()
     if not job.is_running or not job.clado_id:
@@ -351,43 +355,3 @@ def resume(job, user):
         claims.release(job.pk, token)
     job.refresh_from_db()
     return f"Fetched again: {job.get_status_display().lower()}, {job.leads_stored} profiles stored."
-
-
-# --- What a launch will cost, and what it did -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Quote:
-    """The price of launching a search of `limit` results, and whether the budgets allow it now."""
-
-    limit: int
-    price: int  # the launch call
-    checks: int  # status calls the poller expects for it
-    checks_price: int
-    left: int  # what the tightest cap leaves
-    scope: str  # which cap that is
-
-    @property
-    def needed(self):
-        return self.price + self.checks_price
-
-    @property
-    def fits(self):
-        return self.needed <= self.left
-
-
-def quote(user, limit, team=None):
-    """What launching `limit` results for `team` (default: the person's only team) costs and allows."""
-    checks = polling.expected_status_calls(limit)
-    left, scope = budgets.remaining(user, team=team if team is not None else access.default_team(user))
-    return Quote(limit, pricing.results_price(limit), checks, pricing.checks_price(checks), left, scope)
-
-
-def launch_summary(job):
-    """What a launch did, in one sentence, with the amount actually charged."""
-    if job.status == JobStatus.NEW and job.hold:
-        return job.message
-    if job.status == JobStatus.ERROR:
-        return job.message
-    charged = job.charges.filter(endpoint=pricing.LAUNCH).counted().total()
-    return f"Launched and charged {format_usd(charged)}."

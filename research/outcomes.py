@@ -7,7 +7,7 @@ import datetime
 
 from django.conf import settings
 
-from . import clock
+from . import clock, webhooks
 from .models import Charge, Hold, ResearchJob
 from .money import format_usd
 
@@ -52,6 +52,7 @@ def end(job, status, message):
         lease_action="",
     )
     job.refresh_from_db()
+    webhooks.job_ended(job)
     return job
 
 

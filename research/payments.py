@@ -72,12 +72,16 @@ class PaidResponse:
         return 200 <= self.status_code < 300
 
 
-def paid_post(endpoint, body, *, user=None, job=None, headroom=0):
+def paid_post(endpoint, body, *, user=None, job=None, headroom=0, max_amount=None):
     """POST `body` to the gateway's `endpoint`, paying its challenge if it is within policy.
 
     `headroom`: base units the budgets must have room for beyond this call (not reserved).
+    `max_amount`: the most the caller accepts (base units); it can only lower the ceiling.
     """
-    return async_to_sync(_paid_post)(endpoint, body, user, job, headroom)
+    ceiling = pricing.price_ceiling(endpoint, body)
+    if max_amount is not None:
+        ceiling = min(ceiling, int(max_amount))
+    return async_to_sync(_paid_post)(endpoint, body, user, job, headroom, ceiling)
 
 
 @dataclass
@@ -91,11 +95,11 @@ class _Call:
     refusals: list = field(default_factory=list)  # why each challenge offered was refused
 
 
-async def _paid_post(endpoint, body, user, job, headroom):
+async def _paid_post(endpoint, body, user, job, headroom, ceiling):
     from mpp.client import PaymentTransport
     from mpp.errors import PaymentError, PaymentOutcomeUnknownError
 
-    call = _Call(endpoint, user, job, pricing.price_ceiling(endpoint, body), headroom)
+    call = _Call(endpoint, user, job, ceiling, headroom)
     url = f"{settings.CLADO_MPP_URL}/clado/{endpoint}"
     origin = str(httpx.URL(url).copy_with(path="/", query=None, fragment=None)).rstrip("/")
     transport = PaymentTransport(

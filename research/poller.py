@@ -17,7 +17,7 @@ import logging
 
 from django.conf import settings
 
-from . import clado, claims, clock, ingest, outcomes, polling
+from . import clado, claims, clock, ingest, outcomes, polling, webhooks
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,8 @@ def _apply_status(job, page, now):
             fields["message"] = f"Clado reported an error: {page.error or page.message or 'no details given'}"
     ResearchJob.objects.filter(pk=job.pk).update(**fields)
     job.refresh_from_db()
+    if status not in RUNNING_STATUSES:
+        webhooks.job_ended(job)
     return job
 
 

@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.models import Schedule
 
-from . import jobs
+from . import jobs, quotes
 from .models import ACTIVE_STATUSES, AuditEvent, Cadence, Lead, ResearchJob, SavedSearch
 from .money import format_usd
 
@@ -103,7 +103,7 @@ def next_runs(searches):
 
 def run_cost(saved):
     """What a run costs at most as far as our price table knows: the launch and its status checks."""
-    return jobs.quote(saved.owner, saved.limit).needed
+    return quotes.quote(saved.owner, saved.limit).needed
 
 
 def slot_key(saved, now):
@@ -147,7 +147,7 @@ def run(saved, *, now=None, scheduled=True):
     job = jobs.launch(job, saved.owner)
     saved.last_run_at = now
     saved.save(update_fields=["last_run_at"])
-    return job, said(saved, f"Job #{job.pk}: {jobs.launch_summary(job)}")
+    return job, said(saved, f"Job #{job.pk}: {quotes.launch_summary(job)}")
 
 
 def said(saved, message):

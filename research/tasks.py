@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs, saved_searches, wallet
+from . import jobs, saved_searches, wallet, webhooks
 from .models import SavedSearch
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,23 @@ def poll_cycle(seconds=None):
     deadline = time.monotonic() + seconds
     reconcile_open_charges()
     polled = jobs.poll_due_jobs()  # every cycle makes at least one full pass
+    deliver_webhooks()
     while time.monotonic() + settings.POLL_TICK <= deadline:
         close_old_connections()
         time.sleep(settings.POLL_TICK)
         # The deadline stops new work, so the task ends well inside Q_CLUSTER["timeout"].
         polled += jobs.poll_due_jobs(deadline=deadline)
+        deliver_webhooks()
     return polled
+
+
+def deliver_webhooks():
+    """Send the due webhook events (jobs that ended); a failure here never stops the polling."""
+    try:
+        return webhooks.deliver_due()
+    except Exception:
+        log.exception("Webhook deliveries wait for the next tick")
+        return 0
 
 
 def reconcile_open_charges(older_than_seconds=RECONCILE_AFTER_SECONDS):

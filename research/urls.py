@@ -1,8 +1,9 @@
-"""The app's pages: the workspace under /jobs/, the staff spend pages under /spend/."""
+"""The app's pages: the workspace under /jobs/, the staff spend pages under /spend/, a person's
+own settings under /account/."""
 
 from django.urls import path
 
-from .views import jobs, leads, searches, shortlists, spend
+from .views import jobs, leads, searches, shortlists, spend, tokens
 
 app_name = "research"
 
@@ -36,4 +37,10 @@ spend_patterns = [
     path("", spend.spend_overview, name="overview"),
     path("wallet/", spend.wallet_status, name="wallet"),
     path("wallet/reconcile/", spend.wallet_reconcile, name="reconcile"),
+]
+
+# A person's own: their API tokens.
+account_patterns = [
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:token_pk>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

@@ -51,11 +51,11 @@ def imports_of(name, path):
 MODULES = modules()
 GRAPH = {name: imports_of(name, path) for name, path in MODULES.items()}
 
-# The faces a person or a script uses: pages, admin, the command line, forms, template helpers.
+# The faces a person or a script uses: pages, the API, admin, the command line, forms, template helpers.
 FACES = [
     name
     for name in MODULES
-    if name.startswith(("research.views", "research.management", "research.templatetags"))
+    if name.startswith(("research.views", "research.management", "research.templatetags", "research.api"))
     or name in ("research.admin", "research.forms", "research.context_processors", "research.urls")
 ]
 # What spends or writes money state: only the job machinery reaches these.

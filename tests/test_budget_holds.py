@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from research import jobs
+from research import jobs, quotes
 from research.models import BudgetCap, BudgetScope, Charge, Hold, JobStatus
 from tests.conftest import advance_to, assert_ledger_matches_chain, cap_jobs_at, start
 
@@ -70,7 +70,7 @@ def test_raising_a_cap_in_the_admin_resumes_held_jobs_at_once(client, staff, use
 def test_a_launch_needs_room_for_the_status_checks_the_poller_expects(user, sandbox, settings):
     settings.POLL_EXPECTED_CHECKS = 4
     cap_jobs_at(LAUNCH_10 + 3 * CHECK)  # the launch fits, its checks would not
-    quote = jobs.quote(user, 10)
+    quote = quotes.quote(user, 10)
     assert (quote.price, quote.checks, quote.checks_price) == (LAUNCH_10, 4, 4 * CHECK)
     assert not quote.fits
     job = jobs.launch(jobs.create_job(user, "Sales leads in Ghent", 10), user)
@@ -79,7 +79,7 @@ def test_a_launch_needs_room_for_the_status_checks_the_poller_expects(user, sand
     assert not Charge.objects.exists()
 
     cap_jobs_at(LAUNCH_10 + 4 * CHECK)
-    assert jobs.quote(user, 10).fits
+    assert quotes.quote(user, 10).fits
     assert_ledger_matches_chain(sandbox, Charge.objects.all())
 
 

@@ -14,6 +14,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from research import leads, saved_searches
 from research.models import (
+    ApiToken,
     AuditEvent,
     BudgetCap,
     BudgetScope,
@@ -113,12 +114,13 @@ def urls_for(route):
     if not names:
         return [("/" + route, True)]
     job = str(ResearchJob.objects.order_by("pk").first().pk)
-    first = {model: model.objects.order_by("pk").first() for model in (Lead, Person, SavedSearch)}
+    first = {model: model.objects.order_by("pk").first() for model in (Lead, Person, SavedSearch, ApiToken)}
     existing = {
         "job_pk": job,
         "lead_pk": str(first[Lead].pk),
         "person_pk": str(first[Person].pk),
         "search_pk": str(first[SavedSearch].pk),
+        "token_pk": str(first[ApiToken].pk),
         "object_id": existing_object_id(route),
         "content_type_id": str(ContentType.objects.get_for_model(ResearchJob).pk),
     }
@@ -129,7 +131,8 @@ def urls_for(route):
     for value in values:
         url = route
         for _, name in names:
-            url = re.sub(rf"<(?:\w+:)?{name}>", value or existing[name], url)
+            # Any other name (the API's problem types) gets one of its real values.
+            url = re.sub(rf"<(?:\w+:)?{name}>", value or existing.get(name, "budget"), url)
         urls.append(("/" + url, value is None))
     return urls
 
@@ -157,6 +160,7 @@ def world(django_user_model, staff, sandbox):
         cadence="weekly", max_spend=1, first_run=done,  # its cap refuses any run: nothing is paid
     )  # fmt: skip
     AuditEvent.objects.create(user=alice, action=AuditEvent.Action.EXPORT, job=done)
+    ApiToken.issue(alice, "pipeline")
     return {"anonymous": None, "plain user": alice, "staff": staff}
 
 

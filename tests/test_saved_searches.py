@@ -15,7 +15,7 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.scheduler import scheduler
 
-from research import jobs, saved_searches, tasks
+from research import jobs, quotes, saved_searches, tasks
 from research.models import AuditEvent, Charge, JobStatus, ResearchJob, SavedSearch
 from tests.conftest import finish_and_poll
 
@@ -181,7 +181,7 @@ def test_a_job_is_saved_from_its_page_with_a_cap_worth_one_run(logged_in, user, 
     page = logged_in.get(job.get_absolute_url()).content.decode()
     assert f'href="/jobs/searches/new/?from={job.pk}"' in page
     form = logged_in.get(reverse("research:search_new"), {"from": job.pk}).context["form"]
-    cents = -(-jobs.quote(user, 10).needed // 10_000)  # the launch and the status checks expected
+    cents = -(-quotes.quote(user, 10).needed // 10_000)  # the launch and the status checks expected
     assert form.initial["max_spend"] == Decimal(cents) / 100, "one run's cost, rounded up to the cent"
     response = logged_in.post(
         reverse("research:search_new"),

@@ -1,6 +1,7 @@
 """The domain's tables, one module per part: jobs, the leads and people they find, shortlists, saved
 searches, the money ledger, the audit trail."""
 
+from .api import ApiToken, JobWebhook, WebhookDelivery
 from .audit import AuditEvent
 from .jobs import (
     ACTIVE_STATUSES,
@@ -20,6 +21,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "RUNNING_STATUSES",
     "TERMINAL_STATUSES",
+    "ApiToken",
     "AuditEvent",
     "BudgetCap",
     "BudgetScope",
@@ -28,6 +30,7 @@ __all__ = [
     "Charge",
     "Hold",
     "JobStatus",
+    "JobWebhook",
     "Lead",
     "Person",
     "Preferences",
@@ -36,4 +39,5 @@ __all__ = [
     "ShortlistEntry",
     "ShortlistStatus",
     "ShortlistTag",
+    "WebhookDelivery",
 ]

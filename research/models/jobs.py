@@ -69,6 +69,9 @@ class ResearchJob(models.Model):
     saved_search = models.ForeignKey(
         "research.SavedSearch", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
+    # The most its person accepts paying for the launch call (the API's `max_price`, base units):
+    # the wallet refuses a challenge above it, as it refuses one above the price table's ceiling.
+    max_launch_price = models.BigIntegerField(null=True, blank=True)
 
     clado_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # Clado's job id
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.NEW)

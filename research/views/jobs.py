@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, budgets, jobs, pricing, saved_searches
+from .. import access, budgets, jobs, pricing, quotes, saved_searches
 from ..forms import MoreResultsForm, NewJobForm
 from ..models import ACTIVE_STATUSES, JobStatus, ResearchJob
 from ..money import format_usd, from_dollars
@@ -60,7 +60,7 @@ def job_new(request):
                     raise Http404
                 messages.info(request, "This form was already sent: here is its job. Nothing more was paid.")
                 return redirect(sent)
-            quote = jobs.quote(request.user, data["limit"], team=form.team)
+            quote = quotes.quote(request.user, data["limit"], team=form.team)
             if not quote.fits:
                 form.add_error("limit", _over_budget(quote))
             else:
@@ -85,7 +85,7 @@ def job_new(request):
                     )
                 job = jobs.launch(job, request.user)
                 level = messages.ERROR if job.status == JobStatus.ERROR else messages.SUCCESS
-                messages.add_message(request, level, jobs.launch_summary(job))
+                messages.add_message(request, level, quotes.launch_summary(job))
                 if data["schedule"]:
                     saved = _save_search(request.user, data, job)
                     messages.success(
@@ -128,7 +128,7 @@ def _save_search(user, data, first_run):
         cadence=data["schedule"],
         # Left empty, the cap is what one run costs now (rounded up to the cent).
         max_spend=data["max_spend"]
-        or from_dollars(NewJobForm.dollars(jobs.quote(user, data["limit"]).needed)),
+        or from_dollars(NewJobForm.dollars(quotes.quote(user, data["limit"]).needed)),
         first_run=first_run,
     )
 
@@ -156,7 +156,7 @@ def _quote_context(request, form):
         limit = None
     valid = limit is not None and pricing.MIN_RESULTS <= limit <= pricing.MAX_RESULTS
     team = form.chosen_team(request.POST.get("team") or request.GET.get("team"))
-    quote = jobs.quote(request.user, limit if valid else pricing.DEFAULT_RESULTS, team=team)
+    quote = quotes.quote(request.user, limit if valid else pricing.DEFAULT_RESULTS, team=team)
     return {
         "form": form,
         "quote": quote if valid else None,

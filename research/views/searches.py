@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import jobs, saved_searches
+from .. import quotes, saved_searches
 from ..forms import SavedSearchForm
 from ..models import ResearchJob, SavedSearch
 from ..money import from_dollars
@@ -58,7 +58,7 @@ def search_new(request):
     if not source.isdigit():
         raise Http404
     job = get_object_or_404(ResearchJob, pk=source)
-    cost = from_dollars(SavedSearchForm.dollars(jobs.quote(request.user, job.limit).needed))
+    cost = from_dollars(SavedSearchForm.dollars(quotes.quote(request.user, job.limit).needed))
     if request.method == "POST":
         form = SavedSearchForm(request.POST)
         if form.is_valid():

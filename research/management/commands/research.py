@@ -9,17 +9,20 @@ python manage.py research resume 12
 python manage.py research export 12 --output leads.csv
 python manage.py research export 12 --preset hubspot -o hubspot.csv
 python manage.py research export --all-leads --columns name,headline,linkedin_url
+python manage.py research token --user alice --name "lead pipeline"
 
 Results go to stdout, diagnostics to stderr.
 """
 
+import datetime
 import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from research import access, exports, forms, jobs, leads, pricing, shortlists, tasks, wallet
-from research.models import JobStatus, Lead, ResearchJob
+from research import access, exports, forms, jobs, leads, pricing, quotes, shortlists, tasks, wallet
+from research.models import ApiToken, JobStatus, Lead, ResearchJob
 from research.money import format_usd
 
 
@@ -96,6 +99,12 @@ class Command(BaseCommand):
         export.add_argument(
             "--user", help="Whose shortlist the status, tags and note columns show (default: none)"
         )
+        token = sub.add_parser(
+            "token", help="Create an API token for a person. Prints it, then its webhook secret (shown once)."
+        )
+        token.add_argument("--user", required=True, help="Username the token acts as")
+        token.add_argument("--name", required=True, help="What it is for, e.g. 'lead pipeline'")
+        token.add_argument("--days", type=int, default=90, help="Days until it expires (0: never)")
 
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
@@ -125,12 +134,26 @@ class Command(BaseCommand):
         if job.status == JobStatus.ERROR:
             raise CommandError(f"Job {job.pk}: {job.message}")
         self.stdout.write(str(job.pk))
-        self.stderr.write(f"Job {job.pk}: {jobs.launch_summary(job)}")
+        self.stderr.write(f"Job {job.pk}: {quotes.launch_summary(job)}")
+
+    def do_token(self, user, name, days, **_):
+        try:
+            owner = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {user!r}.") from None
+        expires = timezone.now() + datetime.timedelta(days=days) if days > 0 else None
+        token, secret = ApiToken.issue(owner, name, expires_at=expires)
+        self.stdout.write(secret)
+        self.stdout.write(token.webhook_secret)
+        self.stderr.write(f"Token {token.prefix}… for {owner.get_username()}; revoke it at /account/tokens/.")
 
     def do_poll(self, **_):
         changed = tasks.reconcile_open_charges()
         polled = jobs.poll_due_jobs()
-        self.stdout.write(f"Reconciled {len(changed)} charge(s); polled {polled} job(s).")
+        sent = tasks.deliver_webhooks()
+        self.stdout.write(
+            f"Reconciled {len(changed)} charge(s); polled {polled} job(s); sent {sent} webhook(s)."
+        )
 
     def do_reconcile(self, **_):
         try:
