@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from . import budgets, clado, claims, clock, outcomes, poller, polling, pricing, searches
+from . import budgets, clado, claims, clock, notify, outcomes, poller, polling, pricing, searches
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 from .money import format_usd
 from .outcomes import NOTHING_PAID
@@ -114,6 +114,7 @@ def launch(job, user=None, *, now=None, due_only=False):
     except clado.CladoError as error:
         return outcomes.end(job, JobStatus.ERROR, f"Not launched: {outcomes.explain(error)}")
     now = clock.now()
+    first, aimed = polling.first_poll()
     claims.release(
         job.pk,
         token,
@@ -123,9 +124,12 @@ def launch(job, user=None, *, now=None, due_only=False):
         message=started.message,
         launched_at=now,
         run_started_at=now,
+        run_checks=0,
         search_eta=None,
         search_fraction=None,
-        next_poll_at=now + polling.first_poll_delay(),
+        finished_after=None,
+        next_poll_at=now + first,
+        next_poll_aimed=aimed,
     )
     job.refresh_from_db()
     return job
@@ -140,9 +144,15 @@ INTERRUPTED_LAUNCH = (
 def end_interrupted_launches(now):
     """Jobs left launching by a process that died mid-call: their lease has run out."""
     stuck = ResearchJob.objects.filter(status=JobStatus.LAUNCHING, lease_until__lt=now)
-    return stuck.update(
+    ids = list(stuck.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    ended = stuck.filter(pk__in=ids).update(
         status=JobStatus.ERROR, message=INTERRUPTED_LAUNCH, lease_until=None, lease_token="", finished_at=now
     )
+    for job in ResearchJob.objects.filter(pk__in=ids, status=JobStatus.ERROR).select_related("owner"):
+        notify.job_ended(job)
+    return ended
 
 
 # --- The poll cycle -----------------------------------------------------------------------
@@ -237,6 +247,8 @@ def cancel(job, user):
             )
         ):
             AuditEvent.objects.create(user=user, action=AuditEvent.Action.CANCEL, job=job)
+            job.refresh_from_db()
+            notify.job_ended(job)
             return f"Cancelled before launch. {NOTHING_PAID}"
         job.refresh_from_db()
     if not job.is_running or not job.clado_id:
@@ -286,6 +298,7 @@ def more(job, user, additional, *, confirmed=False):
         return f"No more results: {outcomes.explain(error)}"
     now = clock.now()
     status = poller.known_status(status)
+    first, aimed = polling.first_poll()
     claims.release(
         job.pk,
         token,
@@ -295,9 +308,12 @@ def more(job, user, additional, *, confirmed=False):
         finished_at=None,
         failures=0,
         run_started_at=now,  # a new run: predictions start from here
+        run_checks=0,
         search_eta=None,
         search_fraction=None,
-        next_poll_at=now + polling.first_poll_delay(),
+        finished_after=None,
+        next_poll_at=now + first,
+        next_poll_aimed=aimed,
     )
     return message or f"Looking for {additional} more results."
 
