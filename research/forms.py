@@ -1,6 +1,7 @@
 from django import forms
 
 from . import pricing
+from .models import Preferences
 
 
 class NewJobForm(forms.Form):
@@ -55,3 +56,10 @@ class MoreResultsForm(forms.Form):
     )
     # The explicit yes to asking for more when the last run found fewer than asked.
     confirmed = forms.BooleanField(required=False)
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = Preferences
+        fields = ["email_when_done"]
+        labels = {"email_when_done": "Email me when a job ends"}

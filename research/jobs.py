@@ -128,6 +128,7 @@ def launch(job, user=None, *, now=None, due_only=False):
         search_eta=None,
         search_fraction=None,
         finished_after=None,
+        notified_as="",  # a new run: its ending is told again
         next_poll_at=now + first,
         next_poll_aimed=aimed,
     )
@@ -312,6 +313,7 @@ def more(job, user, additional, *, confirmed=False):
         search_eta=None,
         search_fraction=None,
         finished_after=None,
+        notified_as="",  # a new run: its ending is told again
         next_poll_at=now + first,
         next_poll_aimed=aimed,
     )

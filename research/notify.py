@@ -4,7 +4,8 @@ Called where a job's state is written (`research.outcomes`, `research.poller`, `
 never from a page. An ending is told once however often it is seen: a conditional UPDATE on
 `notified_as` / `notified_at` claims the telling, so two pollers that both see a job complete
 send one email, and a budget pause that is tried again every few minutes is told the first time
-only. A new run (more results) or a different ending (paused, then completed) is told again.
+only. A new run (launch, more results: they clear `notified_as`) or a different ending (paused,
+then completed) is told again.
 A person turns the email off in their settings (`Preferences.email_when_done`).
 
 The backend comes from EMAIL_URL (the console by default); a failure to send is logged and never
@@ -15,7 +16,6 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -48,11 +48,13 @@ def job_ended(job):
     kind = ending(job)
     if kind is None:
         return False
-    untold = Q(notified_at__isnull=True) | ~Q(notified_as=kind)
-    if job.run_started_at is not None:
-        untold |= Q(notified_at__lt=job.run_started_at)  # an ending of an earlier run
     now = clock.now()
-    if not ResearchJob.objects.filter(pk=job.pk).filter(untold).update(notified_as=kind, notified_at=now):
+    # A new run (launch, more results) clears `notified_as`, so its ending is told again.
+    if (
+        not ResearchJob.objects.filter(pk=job.pk)
+        .exclude(notified_as=kind)
+        .update(notified_as=kind, notified_at=now)
+    ):
         return False
     job.notified_as, job.notified_at = kind, now
     if not wants_email(job.owner):

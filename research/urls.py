@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import jobs, leads, spend
+from .views import jobs, leads, notifications, spend
 
 app_name = "research"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", jobs.job_list, name="job_list"),
     path("new/", jobs.job_new, name="job_new"),
     path("new/price/", jobs.job_price, name="job_price"),
+    path("settings/", notifications.settings_page, name="settings"),
     path("leads/", leads.lead_list, name="lead_list"),
     path("leads/export.csv", leads.lead_export, name="lead_export"),
     path("<int:job_pk>/", jobs.job_detail, name="job_detail"),
