@@ -170,17 +170,18 @@ def due_job_ids(now, limit=50):
     )
 
 
-def poll_due_jobs(now=None, deadline=None):
+def poll_due_jobs(now=None, deadline=None, stop=None):
     """One pass: every due job that no one else holds gets one paid status call.
 
     Held launches are tried again instead. `deadline` (time.monotonic()) stops the pass from
-    starting more work, so a scheduled task ends inside its timeout.
+    starting more work, so a scheduled task ends inside its timeout; so does `stop()` turning
+    true (the worker is shutting down).
     """
     now = now or clock.now()
     end_interrupted_launches(now)
     polled = 0
     for job_pk in due_job_ids(now):
-        if deadline is not None and time.monotonic() > deadline:
+        if (deadline is not None and time.monotonic() > deadline) or (stop is not None and stop()):
             break
         job = ResearchJob.objects.get(pk=job_pk)
         try:
