@@ -110,6 +110,23 @@ class JobProgress:
         return None if progress is None else int(progress * 100)
 
     @property
+    def basis(self):
+        """What the forecast rests on, in words: "its search progress, learned from 5 past runs"."""
+        forecast = self.forecast
+        runs = f"{forecast.runs} past run{'s' if forecast.runs != 1 else ''}"
+        if forecast.basis == "history":
+            return f"how long {runs} took"
+        if forecast.basis == "results":
+            words = f"the profiles found so far, if it finds all {self.job.limit} asked for"
+        elif forecast.basis == "processing":
+            words = "its finished search and how long processing takes"
+        else:
+            words = "its search progress"
+        if not forecast.runs:
+            return f"{words}, with default priors (no past runs to learn from yet)"
+        return f"{words}, learned from {runs}"
+
+    @property
     def found_so_far(self):
         """How many profiles the gateway said it had at the latest check, if more than are stored."""
         reported = self.job.results_reported
