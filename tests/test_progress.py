@@ -8,10 +8,12 @@ runs; the app's clock follows the sandbox's.
 """
 
 import datetime
+import io
 import math
 import re
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from research import clock as app_clock
@@ -215,3 +217,16 @@ def test_rows_a_reader_can_open_or_focus_keep_their_ids_across_a_refresh(logged_
     lead = job.leads.order_by("position").first()
     assert f'<details id="lead-{lead.pk}">' in html and f'<summary id="lead-{lead.pk}-name">' in html
     assert 'id="sort-name"' in html and 'id="export-columns"' in html
+
+
+def test_the_command_line_status_says_the_same_estimate_apart_from_the_measures(user, sandbox, clock):
+    job = start(user, sandbox, seconds=300)
+    check_once(job, clock)
+    out = io.StringIO()
+    call_command("research", "status", str(job.pk), stdout=out)
+    lines = dict(line.split(":", 1) for line in out.getvalue().splitlines())
+    assert lines["Status"].strip() == "Searching"
+    assert lines["Last check"].strip().endswith("(just now)")
+    estimate = r" +about \d+% done, expected .+ \(from its search progress, with default priors .+\)"
+    assert re.fullmatch(estimate, lines["Estimate"])
+    assert "Progress" not in lines, "no percentage that mixes guesses with measures"

@@ -132,20 +132,6 @@ class ResearchJob(models.Model):
         return self.status in RUNNING_STATUSES
 
     @property
-    def progress_percent(self):
-        """A best estimate from whatever progress fields the gateway reported."""
-        if self.status == JobStatus.COMPLETED:
-            return 100
-        if not self.is_active:
-            return None
-        if self.chunks_total:
-            done = min(self.chunks_done or 0, self.chunks_total)
-            # Searching is most of the wait; leave room for processing.
-            percent = 10 + int(80 * done / self.chunks_total)
-            return percent + (5 if self.status == JobStatus.PROCESSING else 0)
-        return {JobStatus.PENDING: 5, JobStatus.SEARCHING: 25, JobStatus.PROCESSING: 90}.get(self.status, 0)
-
-    @property
     def elapsed(self):
         """Time since launch, in whole seconds, that never goes backwards as the job ends.
 

@@ -15,7 +15,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from research import exports, jobs, leads, pricing, tasks, wallet
+from research import exports, jobs, leads, pricing, progress, tasks, wallet
 from research.models import JobStatus, ResearchJob
 from research.money import format_usd
 
@@ -109,11 +109,25 @@ class Command(BaseCommand):
 
     def do_status(self, job_pk, **_):
         job = self._job(job_pk)
+        shown = progress.of(job)
+        estimate = shown.estimate_percent
         lines = [
             ("Job", f"{job.pk} ({job.clado_id or 'not launched'})"),
             ("Query", job.query),
-            ("Status", job.get_hold_display() if job.hold else job.status),
-            ("Progress", f"{job.progress_percent}%" if job.progress_percent is not None else "-"),
+            ("Status", shown.label),
+            (
+                "Last check",
+                f"{shown.checked_at.isoformat()} ({progress.ago(shown.checked_seconds_ago)})"
+                if shown.checked_at
+                else "-",
+            ),
+            (
+                "Estimate",
+                f"about {estimate}% done, expected {shown.forecast.finish_at.isoformat()} "
+                f"(from {shown.basis})"
+                if estimate is not None
+                else "-",
+            ),
             ("Leads stored", job.leads_stored),
             ("Results reported", job.results_reported if job.results_reported is not None else "-"),
             ("Status checks", job.polls),
