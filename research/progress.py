@@ -18,9 +18,10 @@ from .models import Hold, JobStatus
 STATES = {
     JobStatus.NEW: ("Not launched", "The launch has not been paid for yet."),
     JobStatus.LAUNCHING: ("Launching", "The paid launch call is under way."),
-    JobStatus.PENDING: ("Pending", "Queued at Clado, not searching yet."),
-    JobStatus.SEARCHING: ("Searching", "Clado is searching for people."),
-    JobStatus.PROCESSING: ("Processing", "Clado is checking and ranking the people it found."),
+    # A running state is only known as of the latest answer: said so (`JobProgress.meaning`).
+    JobStatus.PENDING: ("Pending", "Clado had it queued, not searching yet."),
+    JobStatus.SEARCHING: ("Searching", "Clado was searching for people."),
+    JobStatus.PROCESSING: ("Processing", "Clado was checking and ranking the people it found."),
     "paused": (
         "Paused: budget",
         "A budget cap refused the next paid call, so nothing is paid for now. "
@@ -62,7 +63,11 @@ class JobProgress:
 
     @property
     def meaning(self):
-        return STATES[self.state][1]
+        """What the state means; for a running one, as of when it was last heard of."""
+        words = STATES[self.state][1]
+        if self.state in (JobStatus.PENDING, JobStatus.SEARCHING, JobStatus.PROCESSING):
+            return f"{'At the last check' if self.checked_at else 'At launch'}, {words}"
+        return words
 
     @property
     def title(self):

@@ -49,7 +49,7 @@ def check_once(job, clock):
 def test_before_the_first_check_the_page_says_so_and_claims_no_progress(logged_in, user, sandbox):
     job = start(user, sandbox, seconds=90)
     page = text(progress_of(logged_in, job))
-    assert "Pending Queued at Clado" in page
+    assert "Pending At launch, Clado had it queued" in page
     assert "Not checked yet · first check in about 1 min" in page
     assert "No estimate yet" in page and "%" not in page
     assert "Updates live" not in page and "live" not in page.lower()
@@ -64,7 +64,8 @@ def test_after_a_check_it_says_when_it_was_when_the_next_is_and_estimates_apart(
     calls = Charge.objects.count()
     html = progress_of(logged_in, job)
     page = text(html)
-    assert "Searching" in page and "Checked 40 s ago · next check in about" in page
+    assert "Searching At the last check, Clado was searching" in page
+    assert "Checked 40 s ago · next check in about" in page
     assert Charge.objects.count() == calls, "reading the progress paid nothing"
     # The measured figures are plain; the forecast is in italics, hatched, and says it is an estimate.
     assert re.search(r'<dd id="chunks">\d+ / 10</dd>', html)
@@ -119,9 +120,9 @@ def test_a_page_renders_the_timestamps_the_browser_moves_its_figures_from(logged
 @pytest.mark.parametrize(
     ("status", "hold", "badge", "words"),
     [
-        (JobStatus.PENDING, Hold.NONE, "Pending", "Queued at Clado"),
-        (JobStatus.SEARCHING, Hold.NONE, "Searching", "Clado is searching"),
-        (JobStatus.PROCESSING, Hold.NONE, "Processing", "checking and ranking"),
+        (JobStatus.PENDING, Hold.NONE, "Pending", "At launch, Clado had it queued"),
+        (JobStatus.SEARCHING, Hold.NONE, "Searching", "At launch, Clado was searching"),
+        (JobStatus.PROCESSING, Hold.NONE, "Processing", "At launch, Clado was checking and ranking"),
         (JobStatus.PROCESSING, Hold.BUDGET, "Paused: budget", "A budget cap refused the next paid call"),
         (JobStatus.SEARCHING, Hold.OUTAGE, "Waiting: outage", "Our side cannot reach the gateway"),
         (JobStatus.COMPLETED, Hold.NONE, "Completed", "every profile it found is stored"),
