@@ -10,8 +10,9 @@ finishes and as few as possible before it. Three sources of knowledge, best firs
 2. How long past runs took: the first poll waits until the quickest quarter of past runs would
    be done (capped, so a person sees a first sign of life soon), and a job that reports no progress
    is next checked when the quickest quarter of past runs *longer than it* would be done.
-3. A fresh install (fewer than HISTORY_MIN past runs): the job's own progress, read against
-   default priors, within the cost of a poller that checks every POLL_COLD_PACE seconds: the k-th
+3. A fresh install (fewer than HISTORY_MIN past runs): what the job itself says, read against
+   default priors (its chunks while it searches; while it processes, its results so far against
+   its size), within the cost of a poller that checks every POLL_COLD_PACE seconds: the k-th
    check of a run never comes before k * POLL_COLD_PACE seconds, so a job of any length costs no
    more checks than that poller, and no two checks are more than POLL_COLD_MAX_GAP apart, which
    bounds how late a misjudged finish is seen.
