@@ -5,7 +5,12 @@
     python3 run.py test    install (and Debian's chromium if it can), lint, then run the test suite
 
 Both create `.venv/` beside this file on first use and reinstall only when pyproject.toml
-changes. Only the standard library is used here, since nothing else is installed yet.
+changes (RUN_PYTHON=/path/to/python uses that interpreter and its packages as they are, and
+installs nothing). Only the standard library is used here, since nothing else is installed yet.
+
+Ctrl-C (or SIGTERM) on `run.py app` stops everything it started, the worker's own processes
+included, within STOP_SECONDS: each child runs in its own process group, which is asked to
+stop (SIGINT), then killed (SIGKILL) if anything in it is still alive.
 """
 
 import hashlib
@@ -20,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-PYTHON = VENV / "bin" / "python"
+PYTHON = Path(os.environ.get("RUN_PYTHON") or VENV / "bin" / "python")
 CHROMIUM = "/usr/bin/chromium"
 POSTGRES_TEST_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
@@ -29,8 +34,14 @@ def say(message):
     print(f"==> {message}", flush=True)
 
 
+STOP_GRACE = 10  # seconds the children get to stop by themselves after Ctrl-C
+STOP_SECONDS = 15  # by then, nothing run.py started is left
+
+
 def install(extras):
     """A virtualenv with the project's dependencies, reinstalled when pyproject.toml changes."""
+    if os.environ.get("RUN_PYTHON"):
+        return  # an interpreter someone else manages: use it as it is
     if not PYTHON.exists():
         say("Creating .venv")
         venv.create(VENV, with_pip=True)
@@ -59,32 +70,91 @@ def app():
     if sandbox:
         manage("demo_user")
     port = os.environ.get("PORT", "8000")
+    # Each child leads a process group of its own: Ctrl-C in the terminal reaches run.py alone,
+    # and run.py stops every group whole, the worker's sentinel and worker processes included.
     children = []
-    if sandbox:
-        children.append(subprocess.Popen([PYTHON, "manage.py", "sandbox"], cwd=ROOT))
-    children.append(subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT))
-    children.append(
-        subprocess.Popen([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT)
-    )
-    say(
-        f"Open http://127.0.0.1:{port}/ "
-        + ("and log in as demo / demo (sandbox mode: no real money)." if sandbox else "")
-    )
-    say("Ctrl-C stops the web server, the worker" + (" and the sandbox." if sandbox else "."))
+
+    def start(*args):
+        children.append(subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, start_new_session=True))
+
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` on run.py stops everything, as Ctrl-C does
     try:
+        if sandbox:
+            start("sandbox")
+        start("qcluster")
+        start("runserver", f"127.0.0.1:{port}", "--noreload")
+        say(
+            f"Open http://127.0.0.1:{port}/ "
+            + ("and log in as demo / demo (sandbox mode: no real money)." if sandbox else "")
+        )
+        say("Ctrl-C stops the web server, the worker" + (" and the sandbox." if sandbox else "."))
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        stop(children)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def stop(children):
+    """Ask each child's process group to stop, wait a little, then kill whatever is left."""
+    say("Stopping…")
+    groups = [child.pid for child in children]
+    signal.signal(signal.SIGINT, _interrupt)
+    started = time.monotonic()
+    try:
+        for group in groups:
+            _signal_group(group, signal.SIGINT)
+        _wait_for(groups, children, started + STOP_GRACE)
+    except KeyboardInterrupt:
+        say("Stopping now.")  # a second Ctrl-C: no more waiting
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # let nothing interrupt the kill
+    for group in groups:
+        if _alive(group):
+            _signal_group(group, signal.SIGKILL)
+    _wait_for(groups, children, started + STOP_SECONDS)
+
+
+def _wait_for(groups, children, deadline):
+    while time.monotonic() < deadline:
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            child.poll()  # reap our own children as they exit
+        if not any(_alive(group) for group in groups):
+            return
+        time.sleep(0.1)
+
+
+def _signal_group(group, number):
+    try:
+        os.killpg(group, number)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(group):
+    """Whether any process of the group is still running (zombies waiting to be reaped are not)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ")".
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
 
 
 def ensure_chromium():

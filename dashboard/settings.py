@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -231,6 +232,21 @@ LOGGING = {
     },
 }
 
+# --- Email: word to a job's owner when it ends (`research.notify`) ------------------------
+# EMAIL_URL picks the backend: console:// (the default: emails are printed by the process that
+# sends them, the worker), smtp://user:password@host:25, submission://user:password@host:587
+# (STARTTLS), memory://, dummy://. SITE_URL is where the links in an email point.
+
+EMAIL = dj_email_url.parse(env("EMAIL_URL", "console://"))
+if "EMAIL_BACKEND" not in EMAIL:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must start with one of " + ", ".join(f"{s}://" for s in dj_email_url.SCHEMES)
+    )
+globals().update({name: value for name, value in EMAIL.items() if value not in (None, "")})
+del EMAIL
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lead finder <lead-finder@localhost>")
+SITE_URL = env("SITE_URL", f"http://127.0.0.1:{env('PORT', '8000')}")
+
 # --- The gateway and the chain -----------------------------------------------------------
 
 # Unset CLADO_MPP_URL means sandbox mode: the built-in offline gateway and chain
@@ -296,6 +312,11 @@ POLL_MAX_INTERVAL = env_int("POLL_MAX_INTERVAL", 300, minimum=1)  # longest gap 
 # Longest gap once a job is past its predicted finish, or nothing predicts it: bounds the delay
 # from a job finishing to its results being stored.
 POLL_OVERDUE_INTERVAL = env_int("POLL_OVERDUE_INTERVAL", 30, minimum=1)
+# A fresh install (too few past runs to learn from) never spends more status checks on a job
+# than a poller checking every POLL_COLD_PACE seconds, and leaves no more than POLL_COLD_MAX_GAP
+# between two checks (which bounds how late a finish is seen while nothing is learned yet).
+POLL_COLD_PACE = env_int("POLL_COLD_PACE", 60, minimum=1)
+POLL_COLD_MAX_GAP = env_int("POLL_COLD_MAX_GAP", 90, minimum=1)
 # Until past jobs teach it: a whole run takes this percent of its projected search phase.
 POLL_FINISH_RATIO_PERCENT = env_int("POLL_FINISH_RATIO_PERCENT", 150, minimum=100)
 POLL_BUDGET_RETRY = env_int("POLL_BUDGET_RETRY", 300, minimum=1)  # retry a budget-paused launch/poll

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import forms
 
 from . import access, pricing
-from .models import Cadence, ShortlistStatus
+from .models import Cadence, Preferences, ShortlistStatus
 from .money import from_dollars, to_decimal
 
 MAX_CRITERIA = 10
@@ -216,3 +216,10 @@ class NewTokenForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the token a name.")
         return name
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = Preferences
+        fields = ["email_when_done"]
+        labels = {"email_when_done": "Email me when a job ends"}

@@ -12,7 +12,7 @@ import uuid
 
 from django.db.models import Q
 
-from . import access, clado, claims, clock, outcomes, poller, polling, pricing, quotes, searches, webhooks
+from . import access, clado, claims, clock, notify, outcomes, poller, polling, pricing, quotes, searches
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 from .money import format_usd
 from .outcomes import NOTHING_PAID
@@ -136,6 +136,7 @@ def launch(job, user=None, *, now=None, due_only=False):
     except clado.CladoError as error:
         return outcomes.end(job, JobStatus.ERROR, f"Not launched: {outcomes.explain(error)}")
     now = clock.now()
+    first, aimed = polling.first_poll()
     claims.release(
         job.pk,
         token,
@@ -145,9 +146,13 @@ def launch(job, user=None, *, now=None, due_only=False):
         message=started.message,
         launched_at=now,
         run_started_at=now,
+        run_checks=0,
         search_eta=None,
         search_fraction=None,
-        next_poll_at=now + polling.first_poll_delay(),
+        finished_after=None,
+        notified_as="",  # a new run: its ending is told again
+        next_poll_at=now + first,
+        next_poll_aimed=aimed,
     )
     job.refresh_from_db()
     return job
@@ -162,13 +167,15 @@ INTERRUPTED_LAUNCH = (
 def end_interrupted_launches(now):
     """Jobs left launching by a process that died mid-call: their lease has run out."""
     stuck = ResearchJob.objects.filter(status=JobStatus.LAUNCHING, lease_until__lt=now)
-    ended = list(stuck.values_list("pk", flat=True))
-    count = stuck.filter(pk__in=ended).update(
+    ids = list(stuck.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    ended = stuck.filter(pk__in=ids).update(
         status=JobStatus.ERROR, message=INTERRUPTED_LAUNCH, lease_until=None, lease_token="", finished_at=now
     )
-    for job in ResearchJob.objects.filter(pk__in=ended, status=JobStatus.ERROR, finished_at=now):
-        webhooks.job_ended(job)
-    return count
+    for job in ResearchJob.objects.filter(pk__in=ids, status=JobStatus.ERROR).select_related("owner"):
+        notify.job_ended(job)
+    return ended
 
 
 # --- The poll cycle -----------------------------------------------------------------------
@@ -185,17 +192,18 @@ def due_job_ids(now, limit=50):
     )
 
 
-def poll_due_jobs(now=None, deadline=None):
+def poll_due_jobs(now=None, deadline=None, stop=None):
     """One pass: every due job that no one else holds gets one paid status call.
 
     Held launches are tried again instead. `deadline` (time.monotonic()) stops the pass from
-    starting more work, so a scheduled task ends inside its timeout.
+    starting more work, so a scheduled task ends inside its timeout; so does `stop()` turning
+    true (the worker is shutting down).
     """
     now = now or clock.now()
     end_interrupted_launches(now)
     polled = 0
     for job_pk in due_job_ids(now):
-        if deadline is not None and time.monotonic() > deadline:
+        if (deadline is not None and time.monotonic() > deadline) or (stop is not None and stop()):
             break
         job = ResearchJob.objects.get(pk=job_pk)
         try:
@@ -263,7 +271,8 @@ def cancel(job, user):
             )
         ):
             AuditEvent.objects.create(user=user, action=AuditEvent.Action.CANCEL, job=job)
-            webhooks.job_ended(job)
+            job.refresh_from_db()
+            notify.job_ended(job)
             return f"Cancelled before launch. {NOTHING_PAID}"
         job.refresh_from_db()
     if not job.is_running or not job.clado_id:
@@ -313,6 +322,7 @@ def more(job, user, additional, *, confirmed=False):
         return f"No more results: {outcomes.explain(error)}"
     now = clock.now()
     status = poller.known_status(status)
+    first, aimed = polling.first_poll()
     claims.release(
         job.pk,
         token,
@@ -322,9 +332,13 @@ def more(job, user, additional, *, confirmed=False):
         finished_at=None,
         failures=0,
         run_started_at=now,  # a new run: predictions start from here
+        run_checks=0,
         search_eta=None,
         search_fraction=None,
-        next_poll_at=now + polling.first_poll_delay(),
+        finished_after=None,
+        notified_as="",  # a new run: its ending is told again
+        next_poll_at=now + first,
+        next_poll_aimed=aimed,
     )
     return message or f"Looking for {additional} more results."
 

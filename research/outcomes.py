@@ -1,13 +1,14 @@
 """How a job's state changes are written, and how they are said: one clean sentence per fact.
 
-Shared by the person's actions (`research.jobs`) and the poller (`research.poller`).
+Shared by the person's actions (`research.jobs`) and the poller (`research.poller`). An end, and
+a pause for budget, is told to the owner once (`research.notify`).
 """
 
 import datetime
 
 from django.conf import settings
 
-from . import clock, webhooks
+from . import clock, notify
 from .models import Charge, Hold, ResearchJob
 from .money import format_usd
 
@@ -52,7 +53,7 @@ def end(job, status, message):
         lease_action="",
     )
     job.refresh_from_db()
-    webhooks.job_ended(job)
+    notify.job_ended(job)
     return job
 
 
@@ -72,4 +73,6 @@ def hold(job, kind, error, now, *, launching):
         hold=kind, message=message[:2000], next_poll_at=now + datetime.timedelta(seconds=delay)
     )
     job.refresh_from_db()
+    if kind == Hold.BUDGET:
+        notify.job_ended(job)
     return job

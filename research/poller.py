@@ -17,7 +17,7 @@ import logging
 
 from django.conf import settings
 
-from . import clado, claims, clock, ingest, outcomes, polling, webhooks
+from . import clado, claims, clock, ingest, notify, outcomes, polling
 from .models import RUNNING_STATUSES, AuditEvent, Hold, JobStatus, ResearchJob
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,10 @@ def poll_job(job, user=None, now=None, token=None):
         ingest.store_page(job, page)
         if page.status == "completed":
             if job.finished_at is None:  # seen finished: from here on, only missing pages are fetched
-                job.finished_at = now
-                ResearchJob.objects.filter(pk=job.pk).update(finished_at=now)
+                # The moment it was seen (not when this cycle began), so the elapsed time a page
+                # shows as the job ends is never less than what it showed while it ran.
+                job.finished_at = clock.now()
+                ResearchJob.objects.filter(pk=job.pk).update(finished_at=job.finished_at)
             _fetch_remaining_pages(job, page, user, token)
     except clado.BudgetExceeded as error:
         return outcomes.hold(job, Hold.BUDGET, error, now, launching=False)
@@ -97,6 +99,7 @@ def _apply_status(job, page, now):
         "hold": Hold.NONE,
         "message": page.error or page.message,
         "polls": job.polls + 1,
+        "run_checks": job.run_checks + 1,
         "failures": 0,
         "checked_at": now,
         "chunks_done": page.chunks_done,
@@ -108,17 +111,31 @@ def _apply_status(job, page, now):
     if status in RUNNING_STATUSES:
         for name, value in fields.items():
             setattr(job, name, value)
-        fields["next_poll_at"] = now + datetime.timedelta(seconds=polling.next_poll_delay(job, now))
+        delay, aimed = polling.next_poll(job, now)
+        fields["next_poll_at"] = now + datetime.timedelta(seconds=delay)
+        fields["next_poll_aimed"] = aimed
+        fields["finished_after"] = None
     else:
         fields["next_poll_at"] = None
-        fields["finished_at"] = job.finished_at or now
+        fields["finished_at"] = job.finished_at or clock.now()
+        if not job.next_poll_aimed:
+            # Seen by a check that was not aimed at the finish: it happened at some moment since
+            # the run was last seen running (or since it started).
+            fields["finished_after"] = _last_seen_running(job)
         if status == JobStatus.ERROR:
             fields["message"] = f"Clado reported an error: {page.error or page.message or 'no details given'}"
     ResearchJob.objects.filter(pk=job.pk).update(**fields)
     job.refresh_from_db()
-    if status not in RUNNING_STATUSES:
-        webhooks.job_ended(job)
+    if not job.is_active:
+        notify.job_ended(job)
     return job
+
+
+def _last_seen_running(job):
+    checked, started = job.checked_at, job.run_started_at
+    if checked is not None and started is not None and checked >= started:
+        return checked
+    return started
 
 
 def poll_failed(job, now, error):

@@ -3,7 +3,7 @@ own settings under /account/."""
 
 from django.urls import path
 
-from .views import jobs, leads, searches, shortlists, spend, tokens
+from .views import jobs, leads, notifications, searches, shortlists, spend, tokens
 
 app_name = "research"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", jobs.job_list, name="job_list"),
     path("new/", jobs.job_new, name="job_new"),
     path("new/price/", jobs.job_price, name="job_price"),
+    path("settings/", notifications.settings_page, name="settings"),
     path("leads/", leads.lead_list, name="lead_list"),
     path("leads/export.csv", leads.lead_export, name="lead_export"),
     path("leads/<int:lead_pk>/", leads.lead_detail, name="lead_detail"),

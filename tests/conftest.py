@@ -42,6 +42,7 @@ def gateway_settings(settings, sandbox):
     settings.SANDBOX_MODE = True
     settings.GATEWAY_TIMEOUT = 5.0
     settings.GATEWAY_PAID_TIMEOUT = 3.0
+    settings.LAUNCH_RATE_LIMIT = None  # tests launch many jobs; tests/test_launch_rate.py sets its own
     sandbox.gateway.hang_seconds = 4.0
     yield
 

@@ -31,7 +31,7 @@ def test_a_job_paused_by_a_cap_shows_paused_budget_names_the_cap_and_never_says_
     assert job.hold == Hold.BUDGET and job.is_running
 
     page = logged_in.get(job.get_absolute_url())
-    assert 'class="badge held budget"' in page.content.decode()
+    assert 'class="badge paused"' in page.content.decode()
     words = text_of(page)
     assert "Paused: budget" in words and "Updates live" not in words
     assert "Budget reached (job, lifetime)" in words

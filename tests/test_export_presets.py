@@ -149,7 +149,7 @@ def test_locations_are_split_into_city_region_and_country(location, country, pla
 def test_the_web_preset_picker_sits_beside_the_column_chooser(logged_in, user):
     job = stored_job(user, count=3)
     page = logged_in.get(job.get_absolute_url(), {"country": "Germany"}).content.decode()
-    picker = page[page.index('class="preset-form"') : page.index('<details class="columns">')]
+    picker = page[page.index('class="preset-form"') : page.index('<details class="columns"')]
     for preset in exports.PRESETS:
         assert f'<option value="{preset}">' in picker
     assert '<input type="hidden" name="country" value="Germany">' in picker, "it downloads the view on screen"

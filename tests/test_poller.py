@@ -31,9 +31,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sim_now")]
 # --- When to poll ----------------------------------------------------------------------------
 
 
-def test_the_first_poll_comes_soon_after_launch_before_there_is_any_history(user, sandbox):
+def test_on_a_fresh_install_the_first_poll_comes_when_a_fixed_pollers_first_check_would(user, sandbox):
     job = start(user, sandbox)
-    assert (job.next_poll_at - job.launched_at).total_seconds() == django_settings.POLL_FIRST_DELAY
+    assert (job.next_poll_at - job.launched_at).total_seconds() == django_settings.POLL_COLD_PACE
 
 
 def test_the_first_poll_waits_until_the_quickest_past_runs_would_be_done_but_not_past_a_minute(user):
@@ -85,15 +85,14 @@ def test_a_coarse_early_reading_is_refined_late_in_the_search_before_betting_on_
     assert job.status == JobStatus.SEARCHING and job.search_fraction >= 0.5
 
 
-def test_a_job_without_progress_or_history_backs_off_and_a_late_one_is_checked_often(user):
-    job = ResearchJob(owner=user, status=JobStatus.PENDING, polls=0)
-    job.launched_at = job.run_started_at = app_clock.now()
-    delays = []
-    for polls in range(8):
-        job.polls = polls
-        delays.append(polling.next_poll_delay(job, app_clock.now()))
-    assert delays == sorted(delays) and delays[0] == django_settings.POLL_MIN_INTERVAL
-    assert delays[-1] == django_settings.POLL_OVERDUE_INTERVAL
+def test_a_job_longer_than_every_past_run_and_a_late_one_are_checked_an_overdue_step_apart(user):
+    for seconds in (30, 32, 35, 40):
+        past_run(user, seconds)
+    job = ResearchJob(owner=user, status=JobStatus.PENDING, polls=3, run_checks=3)
+    job.launched_at = job.run_started_at = app_clock.now() - datetime.timedelta(seconds=100)
+    # Nothing predicts its finish any more: no geometric back-off from a few seconds, but the
+    # step that bounds how late a finish is seen.
+    assert polling.next_poll_delay(job, app_clock.now()) == django_settings.POLL_OVERDUE_INTERVAL
     # Past its predicted finish, a job is checked at most an overdue step apart.
     job.status, job.search_eta, job.search_fraction, job.chunks_total = JobStatus.PROCESSING, 60, 0.5, 10
     later = app_clock.now() + datetime.timedelta(seconds=400)

@@ -79,7 +79,10 @@ def test_without_javascript_the_name_opens_the_profile_as_a_page(logged_in, user
     job = stored_job(user, count=3)
     page = logged_in.get(job.get_absolute_url()).content.decode()
     lead = job.leads.get(position=1)
-    link = re.search(rf'<a class="lead-open" href="([^"]+)"[^>]*hx-get="/jobs/leads/{lead.pk}/"', page)
+    link = re.search(
+        rf'<a class="lead-open" id="lead-{lead.pk}-open" href="([^"]+)"[^>]*hx-get="/jobs/leads/{lead.pk}/"',
+        page,
+    )
     assert link, "a real link, which htmx turns into the panel"
     target = link.group(1).replace("&amp;", "&")
     profile_page = logged_in.get(target)

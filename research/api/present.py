@@ -4,14 +4,14 @@ The two functions other work will replace are here, each behind one name:
 `visible_jobs` (who may see or spend on a job) and `progress` (what the poller knows and predicts).
 """
 
-import datetime
 import hashlib
 
 from django.urls import reverse
 
-from .. import access, clock, polling, spend
+from .. import access, spend
 from ..models import JobWebhook
 from ..money import format_usd
+from ..progress import of as progress_of
 
 
 def money(base_units):
@@ -40,21 +40,18 @@ def job_of(user, job_pk):
 
 
 def progress(job, now=None):
-    """The last paid check, the next one, and the poller's predicted finish (an estimate)."""
-    # merge: build this from polling.forecast(job, now) (expected finish, estimated progress,
-    # the runs it rests on) once honest progress (issue 10) lands.
-    now = now or clock.now()
-    expected = None
-    started = job.run_started_at or job.launched_at
-    if job.is_running and started is not None:
-        seconds = polling.predicted_finish(job, polling.run_elapsed(job, now))
-        if seconds is not None:
-            expected = started + datetime.timedelta(seconds=seconds)
+    """The last paid check, the next one, and the poller's forecast (estimates, apart from measures)."""
+    shown = progress_of(job, now)
+    forecast = shown.forecast
     return {
-        "percent": job.progress_percent,
+        "state": shown.state,
+        "estimated_percent": None if forecast.progress is None else int(forecast.progress * 100),
+        "estimate_rests_on_runs": forecast.runs,
+        "chunks_done": job.chunks_done,
+        "chunks_total": job.chunks_total,
         "checked_at": job.checked_at,
         "next_check_at": job.next_poll_at if job.is_active else None,
-        "expected_finish": expected,
+        "expected_finish": forecast.finish_at,
         "status_checks": job.polls,
     }
 

@@ -117,7 +117,17 @@ class LaunchIn(Schema):
 
 
 class Progress(Schema):
-    percent: int | None = Field(description="An estimate from the latest paid check, not a live reading.")
+    state: str = Field(
+        description="pending, searching, processing, paused (budget), waiting (outage), completed, error, "
+        "cancelled."
+    )
+    estimated_percent: int | None = Field(
+        description="The poller's estimate of how far the run is now (below 100 until seen done): "
+        "not a measure."
+    )
+    estimate_rests_on_runs: int = Field(description="How many past runs the estimate rests on (0: defaults).")
+    chunks_done: int | None = Field(description="Measured at the latest paid check: search chunks done.")
+    chunks_total: int | None = Field(description="Measured at the latest paid check: search chunks in all.")
     checked_at: datetime.datetime | None = Field(description="When the latest paid status check answered.")
     next_check_at: datetime.datetime | None = Field(
         description="When the next paid check (or launch try) is due."

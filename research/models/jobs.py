@@ -1,5 +1,7 @@
 """A research job: one deep-research search at Clado, launched, polled and extended by this app."""
 
+import datetime
+import math
 import uuid
 
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from .. import clock
 from .ledger import Charge
 
 
@@ -102,8 +105,20 @@ class ResearchJob(models.Model):
     run_started_at = models.DateTimeField(null=True, blank=True)
     search_eta = models.FloatField(null=True, blank=True)
     search_fraction = models.FloatField(null=True, blank=True)  # share of chunks done at that reading
+    # Whether the next check is aimed at the predicted finish. A check that is not may see the
+    # finish long after it happened: the run then records since when it finished
+    # (`finished_after`, the last time it was seen running), so past runs teach their real length.
+    next_poll_aimed = models.BooleanField(default=False)
+    finished_after = models.DateTimeField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
+    # Paid status checks of the current run: on a fresh install the policy never makes the k-th
+    # one before k times POLL_COLD_PACE seconds (`research.polling`).
+    run_checks = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)  # consecutive failed polls
+    # The ending the owner was last told about by email ("completed", "error", "cancelled" or
+    # "budget"), and when: each ending is told once, however often the poller sees it.
+    notified_as = models.CharField(max_length=20, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     objects = ResearchJobQuerySet.as_manager()
 
@@ -131,24 +146,20 @@ class ResearchJob(models.Model):
         return self.status in RUNNING_STATUSES
 
     @property
-    def progress_percent(self):
-        """A best estimate from whatever progress fields the gateway reported."""
-        if self.status == JobStatus.COMPLETED:
-            return 100
-        if not self.is_active:
-            return None
-        if self.chunks_total:
-            done = min(self.chunks_done or 0, self.chunks_total)
-            # Searching is most of the wait; leave room for processing.
-            percent = 10 + int(80 * done / self.chunks_total)
-            return percent + (5 if self.status == JobStatus.PROCESSING else 0)
-        return {JobStatus.PENDING: 5, JobStatus.SEARCHING: 25, JobStatus.PROCESSING: 90}.get(self.status, 0)
-
-    @property
     def elapsed(self):
+        """Time since launch, in whole seconds, that never goes backwards as the job ends.
+
+        A running job's is rounded down from the app's clock (the one the poller writes
+        `finished_at` with, at the moment it sees the end); an ended job's is rounded up, so it is
+        never less than what the page showed a moment before.
+        """
         if self.launched_at is None:
             return None
-        return (self.finished_at or timezone.now()) - self.launched_at
+        if self.finished_at is not None:
+            seconds = (self.finished_at - self.launched_at).total_seconds()
+            return datetime.timedelta(seconds=math.ceil(seconds))
+        seconds = max((clock.now() - self.launched_at).total_seconds(), 0)
+        return datetime.timedelta(seconds=math.floor(seconds))
 
     @property
     def found_fewer_than_asked(self):

@@ -5,6 +5,7 @@ on the button that sends it; `research.jobs` claims the job before paying, so ra
 Who sees a job and who may spend on it is `research.access`'s rule: anyone else gets a 404.
 """
 
+import functools
 import uuid
 
 from django.contrib import messages
@@ -13,9 +14,10 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, budgets, jobs, pricing, quotes, saved_searches
+from .. import access, budgets, jobs, notify, pricing, progress, quotes, saved_searches
 from ..forms import MoreResultsForm, NewJobForm
 from ..models import ACTIVE_STATUSES, JobStatus, ResearchJob
 from ..money import format_usd, from_dollars
@@ -40,10 +42,12 @@ def job_list(request):
     page = Paginator(jobs_qs, 25).get_page(request.GET.get("page"))
     context = {
         "page": page,
+        "rows": progress.of_jobs(page),
         "mine": mine,
         "status": status,
         "statuses": JobStatus.choices,
         "any_active": any(job.is_active for job in page),
+        "email_choice": functools.partial(notify.email_choice, request.user),
     }
     return render(request, "research/job_list.html", context, "job-table")
 
@@ -172,7 +176,13 @@ def job_detail(request, job_pk):
     job = access.job_or_404(
         request.user, job_pk, ResearchJob.objects.select_related("owner", "team", "saved_search")
     )
-    context = {"job": job, **results_context(request, job), **_more_context(job)}
+    context = {
+        "job": job,
+        "progress": SimpleLazyObject(lambda: progress.of(job)),  # not read by the table's partial
+        "email_choice": functools.partial(notify.email_choice, request.user),
+        **results_context(request, job),
+        **_more_context(job),
+    }
     # Search, filters, sorting and pages ask this same URL, so the address bar holds the view.
     return render(request, "research/job_detail.html", context, "results-body")
 
@@ -182,12 +192,28 @@ def job_detail(request, job_pk):
 @checks_lead_queries
 def job_progress(request, job_pk):
     job = access.job_or_404(request.user, job_pk)
-    context = {"job": job, **_more_context(job)}
-    if request.htmx and not job.is_active:
-        # The job has stopped: the same response puts its results table in place (out of band),
-        # with the filters the page has (the progress element sends them along).
-        context.update(oob_results=True, **results_context(request, job))
+    context = {"job": job, "progress": progress.of(job), **_more_context(job)}
+    swap = _results_swap(request, job) if request.htmx else None
+    if swap:
+        # The same response puts the results in place (out of band) with the filters, sort and
+        # page the reader has: the progress element sends them along, with how many profiles
+        # were stored when their table was drawn.
+        context.update(oob_results=swap, **results_context(request, job))
     return render(request, "research/job_detail.html", context, "progress")
+
+
+def _results_swap(request, job):
+    """What of the results a progress response brings: nothing, the rows ("body"), or all ("section").
+
+    The rows, when profiles were stored since the reader's table was drawn; everything (the
+    filters too, whose choices depend on the profiles) when the job stopped or the table was empty.
+    """
+    shown = request.GET.get("shown")
+    if not job.is_active:
+        return "section"
+    if shown is None or shown == str(job.leads_stored):
+        return None
+    return "section" if shown == "0" else "body"
 
 
 def _more_context(job, additional=pricing.DEFAULT_RESULTS):

@@ -1,13 +1,9 @@
 // Small behaviours every page shares. Pages work without this file; it makes them nicer.
 // No inline script, no eval: the Content-Security-Policy allows neither (htmx's allowEval is off).
 
-// A polling element (hx-trigger="every 2s") asks only while its tab is visible: a hidden tab
-// skips its turns and the next one after it shows again goes ahead. (An htmx trigger filter
-// would say this in the attribute, but filters are evaluated code.)
-document.addEventListener("htmx:beforeRequest", (event) => {
-  const trigger = event.detail.elt.getAttribute("hx-trigger") || "";
-  if (trigger.startsWith("every ") && document.visibilityState !== "visible") event.preventDefault();
-});
+// Polling elements (hx-trigger="every 2s") keep asking while their tab is hidden: each turn is a
+// database read, never a paid call, and it is how a tab in the background hears that a job ended
+// (its title and icon change, static/js/progress.js).
 
 // Forms marked data-submit-once send once: their submit buttons disable as the form goes out,
 // so a double click (or Enter pressed twice) is one submission. The capture phase runs before

@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from research import access, exports, forms, jobs, leads, pricing, quotes, shortlists, tasks, wallet
+from research import access, exports, forms, jobs, leads, pricing, progress, quotes, shortlists, tasks, wallet
 from research.models import ApiToken, JobStatus, Lead, ResearchJob
 from research.money import format_usd
 
@@ -170,11 +170,25 @@ class Command(BaseCommand):
 
     def do_status(self, job_pk, **_):
         job = self._job(job_pk)
+        shown = progress.of(job)
+        estimate = shown.estimate_percent
         lines = [
             ("Job", f"{job.pk} ({job.clado_id or 'not launched'})"),
             ("Query", job.query),
-            ("Status", job.get_hold_display() if job.hold else job.status),
-            ("Progress", f"{job.progress_percent}%" if job.progress_percent is not None else "-"),
+            ("Status", shown.label),
+            (
+                "Last check",
+                f"{shown.checked_at.isoformat()} ({progress.ago(shown.checked_seconds_ago)})"
+                if shown.checked_at
+                else "-",
+            ),
+            (
+                "Estimate",
+                f"about {estimate}% done, expected {shown.forecast.finish_at.isoformat()} "
+                f"(from {shown.basis})"
+                if estimate is not None
+                else "-",
+            ),
             ("Leads stored", job.leads_stored),
             ("Results reported", job.results_reported if job.results_reported is not None else "-"),
             ("Status checks", job.polls),
