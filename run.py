@@ -49,6 +49,37 @@ def manage(*args, env=None):
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True, env=env)
 
 
+def debug_on():
+    return os.environ.get("DEBUG", "1").lower() not in ("0", "false", "no", "off")
+
+
+def web_server_command(port):
+    """The web server's argv: gunicorn with DEBUG=0 (gunicorn.conf.py reads WEB_CONCURRENCY and
+    GUNICORN_THREADS), Django's development server with DEBUG on."""
+    if debug_on():
+        return [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "dashboard.wsgi",
+    ]
+
+
+def web_server_env():
+    """The sandbox with DEBUG=0 is served on plain http://127.0.0.1: INSECURE_HTTP=1 unless set.
+
+    Live mode stays HTTPS-only (TLS terminated in front, see docs/deploy.md)."""
+    env = dict(os.environ)
+    if not debug_on() and not os.environ.get("CLADO_MPP_URL"):
+        env.setdefault("INSECURE_HTTP", "1")
+    return env
+
+
 def app():
     install("postgres,redis")
     sandbox = not os.environ.get("CLADO_MPP_URL")
@@ -62,9 +93,7 @@ def app():
     if sandbox:
         children.append(subprocess.Popen([PYTHON, "manage.py", "sandbox"], cwd=ROOT))
     children.append(subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT))
-    children.append(
-        subprocess.Popen([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT)
-    )
+    children.append(subprocess.Popen(web_server_command(port), cwd=ROOT, env=web_server_env()))
     say(
         f"Open http://127.0.0.1:{port}/ "
         + ("and log in as demo / demo (sandbox mode: no real money)." if sandbox else "")
