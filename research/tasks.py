@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs, wallet
+from . import clado, jobs, wallet
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +46,18 @@ def reconcile_open_charges(older_than_seconds=RECONCILE_AFTER_SECONDS):
         log.warning("Reconciliation waits for the chain: %s", error)
         return []
     return [(charge, before, after) for charge, before, after in results if before != after]
+
+
+def warm_worker():
+    """Load the wallet and pympp (web3) as a worker process starts, not on a person's first click.
+
+    Connected to django-q2's `post_spawn` (research/apps.py), which only a qcluster's workers send.
+    A failure here is logged, never fatal: the first paid call then reports it in its own words.
+    """
+    started = time.monotonic()
+    try:
+        clado.warm_up()
+    except Exception as error:
+        log.warning("Warming the wallet failed (%s); the first paid call will load it.", error)
+        return
+    log.info("Wallet warmed in %.2f s", time.monotonic() - started)
