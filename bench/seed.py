@@ -12,6 +12,7 @@ import datetime
 import json
 import math
 import time
+import urllib.parse
 
 FIRST = "Alex Maria Jonas Lena Omar Priya Chen Sofia Lukas Ana Noah Mia Ravi Yuki Elif Tom".split()
 LAST = "Johnson Müller Kowalski Dubois García Rossi Nowak Tanaka Silva Haddad Ivanova Smith".split()
@@ -297,3 +298,17 @@ def seeded(leads, jobs, big, username="bench"):
         return None
     first = ours.first()
     return first.pk if first.leads_stored == big else None
+
+
+def ensure_database(url):
+    """Create the PostgreSQL database `url` names if it does not exist yet (SQLite needs nothing)."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urllib.parse.urlunsplit(parts._replace(scheme="postgresql", path="/postgres", query=""))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
