@@ -11,9 +11,10 @@ first drives the login page (the trivial page) and then the page itself, each wi
 threads making `--requests` requests (fresh connections, as sync workers close them), and prints
 p50/p95 and the page's p95 over the login page's p95 measured just before it.
 
-A slow page is cut at `--page-seconds` (the count says how many requests it got); a request may
-take `--request-timeout` seconds, after which gunicorn restarts the worker (PostgreSQL cancels the
-statement first). Figures only: nothing here is a pass or a fail.
+A slow page is cut at `--page-seconds` (the count says how many requests it got) and the server
+is let settle before the next; a request may take `--request-timeout` seconds, after which gunicorn
+restarts its worker, and on PostgreSQL one query `--statement-timeout` seconds (then HTTP 500), so
+a runaway query never outlives its request. Figures only: nothing here is a pass or a fail.
 """
 
 import argparse
@@ -101,7 +102,7 @@ def start_server(database_url, vendor, args):
     port = free_port()
     if vendor == "postgresql":  # a runaway query is cancelled, not left running after its worker dies
         joiner = "&" if "?" in database_url else "?"
-        timeout_ms = args.request_timeout * 1000 - 2000
+        timeout_ms = args.statement_timeout * 1000
         database_url += joiner + urllib.parse.urlencode({"options": f"-c statement_timeout={timeout_ms}"})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLADO_", "TEMPO_", "REDIS_URL"))}
     env.update(
@@ -112,7 +113,7 @@ def start_server(database_url, vendor, args):
         STATIC_ROOT=str(VAR / "static"),
         WEB_CONCURRENCY=str(args.workers),
         GUNICORN_THREADS="1",
-        GUNICORN_TIMEOUT=str(args.request_timeout),
+        GUNICORN_TIMEOUT=str(args.request_timeout + 10),
         LOG_LEVEL="ERROR",
         GUNICORN_LOG_LEVEL="warning",
         PYTHONPATH=str(ROOT),
@@ -202,7 +203,7 @@ def drive(port, path, cookie, args):
                 issued[0] += 1
             began = time.perf_counter()
             try:
-                status = request(port, "GET", path, headers, timeout=args.request_timeout + 15)[0]
+                status = request(port, "GET", path, headers, timeout=args.request_timeout + 20)[0]
             except (OSError, http.client.HTTPException) as error:
                 status = type(error).__name__
             with lock:
@@ -221,9 +222,30 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+def settle(port, seconds=600):
+    """Wait until the server is idle again: requests a slow page left queued have been served."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        began = time.perf_counter()
+        try:
+            request(port, "GET", "/login/", timeout=10)
+            if time.perf_counter() - began < 0.5:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(1)
+
+
 def measure(port, path, cookie, args):
-    for _ in range(args.warmup):
-        request(port, "GET", path, {"Cookie": cookie}, timeout=args.request_timeout + 15)
+    settle(port)
+    for _ in range(args.warmup):  # a page slower than 5 s is warm after one request
+        began = time.perf_counter()
+        try:
+            request(port, "GET", path, {"Cookie": cookie}, timeout=args.request_timeout + 20)
+        except (OSError, http.client.HTTPException):
+            break
+        if time.perf_counter() - began > 5:
+            break
     results = drive(port, path, cookie, args)
     times = [seconds for seconds, _ in results]
     errors = [status for _, status in results if status != 200]
@@ -249,7 +271,10 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--warmup", type=int, default=4, help="requests per page before measuring")
     parser.add_argument("--page-seconds", type=float, default=60, help="cut a slow page after this")
-    parser.add_argument("--request-timeout", type=int, default=60)
+    parser.add_argument("--request-timeout", type=int, default=60, help="seconds a request may take")
+    parser.add_argument(
+        "--statement-timeout", type=int, default=20, help="PostgreSQL: seconds one query may take"
+    )
     parser.add_argument("--only", help="measure only pages whose name contains this")
     args = parser.parse_args()
 
