@@ -23,6 +23,7 @@ def production_env(tmp_path, **extra):
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("CLADO_", "TEMPO_", "DATABASE_URL", "SECURE_", "INSECURE_", "BEHIND_"))
+        and k != "DJANGO_ALLOW_ASYNC_UNSAFE"  # the browser tests set it for themselves, never a server
     }
     env.update(
         DEBUG="0",
