@@ -60,12 +60,45 @@ def manage(*args, env=None):
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True, env=env)
 
 
+def debug_on():
+    """DEBUG as dashboard/settings.py reads it: on by default in sandbox mode only."""
+    default = "0" if os.environ.get("CLADO_MPP_URL") else "1"
+    return os.environ.get("DEBUG", default).lower() not in ("0", "false", "no", "off")
+
+
+def web_server_command(port):
+    """The web server's argv: gunicorn with DEBUG=0 (gunicorn.conf.py reads WEB_CONCURRENCY and
+    GUNICORN_THREADS), Django's development server with DEBUG on."""
+    if debug_on():
+        return [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "dashboard.wsgi",
+    ]
+
+
+def web_server_env():
+    """The web server listens on 127.0.0.1 only, where plain http never leaves the machine: with
+    DEBUG=0 it runs with INSECURE_HTTP=1 (no https redirect, so a browser or a script on
+    http://127.0.0.1 works), unless set otherwise or TLS is terminated in front (BEHIND_TLS_PROXY=1).
+    A deployment that others reach runs gunicorn behind TLS, as docs/deploy.md and the Procfile say."""
+    env = dict(os.environ)
+    if not debug_on() and not os.environ.get("BEHIND_TLS_PROXY"):
+        env.setdefault("INSECURE_HTTP", "1")
+    return env
+
+
 def app():
     install("postgres,redis")
     sandbox = not os.environ.get("CLADO_MPP_URL")
     manage("migrate", "--no-input", "-v", "0")
-    # DEBUG is on by default in sandbox mode only (dashboard/settings.py): off, pages need collectstatic.
-    if os.environ.get("DEBUG", "1" if sandbox else "0").lower() in ("0", "false", "no", "off"):
+    if not debug_on():  # then pages need collectstatic
         manage("collectstatic", "--no-input", "-v", "0")
     if sandbox:
         manage("demo_user")
@@ -74,15 +107,15 @@ def app():
     # and run.py stops every group whole, the worker's sentinel and worker processes included.
     children = []
 
-    def start(*args):
-        children.append(subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, start_new_session=True))
+    def start(argv, env=None):
+        children.append(subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True))
 
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` on run.py stops everything, as Ctrl-C does
     try:
         if sandbox:
-            start("sandbox")
-        start("qcluster")
-        start("runserver", f"127.0.0.1:{port}", "--noreload")
+            start([PYTHON, "manage.py", "sandbox"])
+        start([PYTHON, "manage.py", "qcluster"])
+        start(web_server_command(port), env=web_server_env())
         say(
             f"Open http://127.0.0.1:{port}/ "
             + ("and log in as demo / demo (sandbox mode: no real money)." if sandbox else "")

@@ -204,7 +204,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", BASE_DIR / "staticfiles"))  # collectstatic writes here
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -216,8 +216,27 @@ STORAGES = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+
+# --- Production security (issue 12): what `check --deploy` asks for, on by default with DEBUG=0 ---
+# HTTPS only: the SSL redirect, secure cookies and HSTS. TLS is usually terminated in front (a load
+# balancer, nginx, Caddy): BEHIND_TLS_PROXY=1 trusts its X-Forwarded-Proto header, which the proxy
+# must set (and strip from clients). INSECURE_HTTP=1 is the one switch for a plain-http local run
+# no redirect, no secure cookies, no HSTS. Never in production.
+# `run.py app` listens on 127.0.0.1 only, so it sets it too unless TLS is in front (BEHIND_TLS_PROXY).
+INSECURE_HTTP = env_bool("INSECURE_HTTP", False)
+HTTPS_ONLY = not DEBUG and not INSECURE_HTTP
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS_ONLY)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS_ONLY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS_ONLY else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a promise to browsers' built-in lists that is slow to take back: only when asked.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# check --deploy warns whenever preload is off (W021); off is the considered default, not an oversight.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# --- end of production security ----------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -138,6 +138,11 @@ def more(clado_id, additional_limit, *, user=None, job=None):
     return _status(data.get("status") or "processing"), _text(data.get("message"))
 
 
+def warm_up():
+    """Load the paying machinery before the first call needs it (see `payments.warm_up`)."""
+    payments.warm_up()
+
+
 def _call(endpoint, body, user, job):
     return _answer(endpoint, body, user, job)[0]
 

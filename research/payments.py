@@ -41,6 +41,7 @@ __all__ = [
     "PaymentOutcomeUnknown",
     "PaymentRefused",
     "paid_post",
+    "warm_up",
 ]
 
 
@@ -82,6 +83,34 @@ def paid_post(endpoint, body, *, user=None, job=None, headroom=0, max_amount=Non
     if max_amount is not None:
         ceiling = min(ceiling, int(max_amount))
     return async_to_sync(_paid_post)(endpoint, body, user, job, headroom, ceiling)
+
+
+def warm_up():
+    """Load what a paid call needs and derive the signing account, so a worker's first paid call
+    costs what later ones do: pympp's client and Tempo method, pytempo and web3 (which pympp only
+    imports while signing, about a second), and httpx's async stack, through one free chain read.
+
+    Signs, pays and writes nothing. A worker calls it when it starts; pages never do.
+    """
+    import rlp  # noqa: F401 - _valid_before reads the signed transaction with it
+    from mpp import Credential, Receipt  # noqa: F401
+    from mpp.client import PaymentTransport  # noqa: F401
+    from mpp.errors import PaymentError  # noqa: F401
+    from mpp.methods.tempo import client as tempo
+    from mpp.methods.tempo import fee_payer_envelope, intents, schemas  # noqa: F401
+    from mpp.runtime import ClientMethod  # noqa: F401
+    from pytempo import Call, TempoTransaction, sign_tx_access_key  # noqa: F401
+
+    tempo.charge(
+        account=wallet.account(),
+        rpc_url=settings.TEMPO_RPC_URL,
+        chain_id=settings.TEMPO_CHAIN_ID,
+        currencies=settings.MPP_CURRENCIES,
+        max_atomic_amount=pricing.price_ceiling(pricing.STATUS, {}),
+        expected_recipients=settings.MPP_RECIPIENTS,
+        allowed_chain_ids=[settings.TEMPO_CHAIN_ID],
+    )
+    async_to_sync(_chain_answers)()  # eth_gasPrice: free; ChainUnavailable if the chain is down
 
 
 @dataclass

@@ -16,7 +16,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs, saved_searches, wallet, webhooks
+from . import clado, jobs, saved_searches, wallet, webhooks
 from .models import SavedSearch
 
 log = logging.getLogger(__name__)
@@ -108,3 +108,18 @@ def run_saved_search(saved_search_id):
     job, message = saved_searches.run(saved)
     log.info("Saved search %s: %s", saved.pk, message)
     return message
+
+
+def warm_worker():
+    """Load the wallet and pympp (web3) as a worker process starts, not on a person's first click.
+
+    Connected to django-q2's `post_spawn` (research/apps.py), which only a qcluster's workers send.
+    A failure here is logged, never fatal: the first paid call then reports it in its own words.
+    """
+    started = time.monotonic()
+    try:
+        clado.warm_up()
+    except Exception as error:
+        log.warning("Warming the wallet failed (%s); the first paid call will load it.", error)
+        return
+    log.info("Wallet warmed in %.2f s", time.monotonic() - started)

@@ -93,3 +93,28 @@ def test_worker_processes_poll_due_jobs_through_the_broker(user, clock, sandbox,
     status_calls = Charge.objects.filter(job=job, endpoint="deep-research-status")
     assert status_calls.count() == 2, "page 1 says completed, page 2 holds the rest"
     assert set(status_calls.values_list("state", flat=True)) == {Charge.State.SETTLED}
+
+
+def test_a_worker_loads_the_wallet_as_it_spawns_and_pays_nothing_doing_so(sandbox):
+    """django-q2 sends post_spawn in each new worker process: that is when web3 gets imported."""
+    before = len(sandbox.chain.transfers)
+    code = (
+        "import sys, django; django.setup()\n"
+        "from django_q.signals import post_spawn\n"
+        "from research import wallet\n"
+        "loaded = lambda: sorted(m for m in ('web3', 'pytempo', 'mpp.client') if m in sys.modules)\n"
+        "print(loaded())\n"
+        "post_spawn.send(sender='django_q', proc_name='Process-1:1')\n"
+        "print(loaded(), wallet.account.cache_info().currsize)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLADO_", "TEMPO_", "SANDBOX_"))}
+    env.update(SANDBOX_URL=sandbox.url, DJANGO_SETTINGS_MODULE="dashboard.settings", PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    before_spawn, after_spawn = result.stdout.strip().splitlines()[-2:]
+    assert before_spawn == "[]", "setting Django up loads none of it"
+    assert after_spawn == "['mpp.client', 'pytempo', 'web3'] 1", (
+        "the spawned worker has it all, and its account"
+    )
+    assert "Wallet warmed" in result.stderr
+    assert len(sandbox.chain.transfers) == before, "warming signs and pays nothing"
