@@ -296,9 +296,11 @@ def finish_people(connection):
     from research import facets
 
     with connection.cursor() as cursor:
+        cursor.execute("ANALYZE research_lead")
         cursor.execute(
-            "UPDATE research_person SET latest_lead_id = "
-            "(SELECT MAX(id) FROM research_lead WHERE person_id = research_person.id)"
+            "UPDATE research_person SET latest_lead_id = latest.id FROM "
+            "(SELECT person_id, MAX(id) AS id FROM research_lead GROUP BY person_id) AS latest "
+            "WHERE research_person.id = latest.person_id"
         )
     facets.rebuild()
 
