@@ -10,7 +10,7 @@ search has trigram indexes too.
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KeyTransform
 
-from . import shortlists
+from . import search, shortlists
 from .models import Lead, ResearchJob
 from .profiles import answer_of  # noqa: F401  (read here by templates and exports)
 
@@ -68,13 +68,7 @@ def browse(leads, params, scope=None):
     check(params)
     q = params.get("q", "").strip()
     if q:
-        leads = leads.filter(
-            Q(name__icontains=q)
-            | Q(title__icontains=q)
-            | Q(company__icontains=q)
-            | Q(headline__icontains=q)
-            | Q(location__icontains=q)
-        )
+        leads = search.matching(leads, q)
     if country := params.get("country", "").strip():
         leads = leads.filter(country=country)
     decision = params.get("decision_maker", "")

@@ -86,10 +86,18 @@ def page_of(rows, number, per_page, known_total=None):
             number = max(1, math.ceil(count / per_page)) if exact else 1
             ids = _ids(rows, number, per_page)
     ids = ids[:per_page]
-    found = {row.pk: row for row in rows.filter(pk__in=ids).order_by()}
+    # The rows by id alone: the view's filters chose these ids already (a search, re-applied, costs).
+    plain = rows.model._base_manager.using(rows.db).select_related(*_related(rows))
+    found = {row.pk: row for row in plain.filter(pk__in=ids)}
     return Page([found[pk] for pk in ids if pk in found], number, per_page, count, exact)
 
 
 def _ids(rows, number, per_page):
     start = (number - 1) * per_page
     return list(rows.values_list("pk", flat=True)[start : start + per_page + 1])
+
+
+def _related(rows):
+    """The select_related() fields of `rows` (a nested dict in Django's query), as names."""
+    related = rows.query.select_related
+    return list(related) if isinstance(related, dict) else []
