@@ -169,3 +169,16 @@ def test_page_numbers_from_the_address_are_positive_integers_or_the_first_page()
         1,
         1,
     ]
+
+
+def test_the_search_finds_what_is_stored_changed_or_short_in_any_case(user):
+    job = big_job(user, 30)
+    found = lambda q: set(leads.browse(job.leads.all(), {"q": q}).values_list("name", flat=True))  # noqa: E731
+    assert found("PERSON 000012") == {"Person 000012"}
+    job.leads.filter(name="Person 000012").update(name='Zoë "the closer" Quinn')
+    assert found("person 000012") == set() and found('"THE CLOSER"') == {'Zoë "the closer" Quinn'}
+    assert found("zo") == {'Zoë "the closer" Quinn'}  # under three characters: scanned, still found
+    job.leads.filter(name__startswith="Zoë").delete()
+    assert found("closer") == set()
+    expected = set(job.leads.filter(company__icontains="company 1").values_list("name", flat=True))
+    assert len(expected) == 10 and found("company 1") == expected  # Company 1, 10..19 but the deleted 12
