@@ -86,8 +86,8 @@ def browse(leads, params, scope=None):
         else:
             leads = shortlists.with_status_rank(leads, scope)
     prefix = "-" if sort.startswith("-") else ""
-    # Ties go the sort's own way, so one index walked in one direction gives the order.
-    return leads.order_by(prefix + field, prefix + "pk")
+    # Ties by id, ascending whichever way the sort goes (the API's cursors rely on it).
+    return leads.order_by(prefix + field, "pk")
 
 
 def criteria_filters(params):
