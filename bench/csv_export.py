@@ -31,7 +31,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='csv-bench-')}/bench.sqlite3")
 os.environ.pop("CLADO_MPP_URL", None)
-RAW_COLUMNS = ["name", "title", "company", "location", "country", "linkedin_url", "is_decision_maker"]
+RAW_COLUMNS = [
+    "name",
+    "headline",
+    "title",
+    "company",
+    "location",
+    "country",
+    "linkedin_url",
+    "is_decision_maker",
+]
 FETCH = 2000
 
 
@@ -54,7 +63,7 @@ def raw(job):
 
     writer = csv.writer(Echo())
     safe = exports.safe_cell
-    yield "\ufeff" + writer.writerow([safe(exports.COLUMNS[c][0]) for c in exports.DEFAULT_COLUMNS])
+    yield "\ufeff" + writer.writerow([safe(exports.COLUMNS[c].label) for c in exports.DEFAULT_COLUMNS])
     sql = f"SELECT {', '.join(RAW_COLUMNS)} FROM research_lead WHERE job_id = %s ORDER BY position"
     connection.ensure_connection()
     driver = connection.connection
@@ -75,8 +84,8 @@ def _pieces(cursor, writer, safe):
     decision = {True: "yes", False: "no", None: ""}  # 1 == True and 0 == False: SQLite's ints too
     while rows := cursor.fetchmany(FETCH):
         yield "".join(
-            writer.writerow([safe(n), safe(t), safe(c), safe(lo), safe(co), safe(u), decision[d]])
-            for n, t, c, lo, co, u, d in rows
+            writer.writerow([safe(n), safe(h), safe(t), safe(c), safe(lo), safe(co), safe(u), decision[d]])
+            for n, h, t, c, lo, co, u, d in rows
         )
 
 
