@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from research import jobs
 from research.management.commands import research as research_command
 from research.models import Hold, JobStatus, ResearchJob
+from research.money import format_usd
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -166,3 +168,35 @@ def test_poll_says_what_it_did_on_stdout(user):
     out, err = cli("poll")
     assert "polled 1 job(s)" in out
     assert err == ""
+
+
+def launch_from_the_form(client, **data):
+    key = client.get(reverse("research:job_new")).context["form"].initial["idempotency_key"]
+    form = {"query": "CFOs in Lisbon", "limit": 20, "idempotency_key": key, **data}
+    return form, client.post(reverse("research:job_new"), form, follow=True)
+
+
+def banner(response):
+    return [(m.level_tag, m.message) for m in response.context["messages"]]
+
+
+@pytest.mark.django_db
+def test_the_launch_banner_says_what_was_charged_once_and_not_on_a_resubmit(logged_in):
+    form, launched = launch_from_the_form(logged_in)
+    job = ResearchJob.objects.get()
+    charged = job.charges.filter(endpoint="deep-research").get().amount
+    assert banner(launched) == [("success", f"Launched and charged {format_usd(charged)}.")]
+    assert banner(logged_in.get(job.get_absolute_url())) == [], "a reload says nothing more"
+    resent = logged_in.post(reverse("research:job_new"), form, follow=True)
+    assert banner(resent) == [("info", "This form was already sent: here is its job. Nothing more was paid.")]
+
+
+@pytest.mark.django_db
+def test_a_launch_that_waits_says_so_and_not_that_it_was_launched(logged_in, settings):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        settings.CLADO_MPP_URL = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    _, waiting = launch_from_the_form(logged_in)
+    ((level, text),) = banner(waiting)
+    assert level == "warning"
+    assert text.startswith("Waiting: ") and "Nothing was paid" in text and "Launched" not in text
