@@ -1,6 +1,6 @@
 """Build a demo workspace against the sandbox and capture the README's screenshots.
 
-    .venv/bin/python docs/screenshots.py          # writes docs/*.png
+    .venv/bin/python docs/screenshots.py          # writes docs/*.png, logged in as demo / demo
 
 Everything is real except time: a throwaway SQLite database, the built-in sandbox gateway and
 chain (every launch and status check below is paid there), the app served over HTTP, and
@@ -29,9 +29,16 @@ def build(sandbox, clock):
     from research import jobs
     from research.models import ResearchJob
 
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    # The README's login, made as `run.py app` makes it: demo / demo, staff, in the team Sales; so
+    # the navigation shows what a newcomer sees (Spend, Admin).
+    call_command("demo_user")
     users = get_user_model().objects
-    demo = users.create_user("demo", password="demo")
+    demo = users.get(username="demo")
     maria = users.create_user("maria", password="maria")
+    maria.groups.add(Group.objects.get(name="Sales"))
     now = timezone.now()
 
     def launch(owner, query, limit, results, seconds=60, error=False):
