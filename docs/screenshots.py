@@ -24,13 +24,12 @@ os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/screens.sqlite3"
 def build(sandbox, clock):
     """The team's workspace: finished, running, waiting and failed jobs, paid at the sandbox."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
     from django.utils import timezone
 
     from research import jobs
     from research.models import ResearchJob
-
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
 
     # The README's login, made as `run.py app` makes it: demo / demo, staff, in the team Sales; so
     # the navigation shows what a newcomer sees (Spend, Admin).
