@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 """Set up and run everything from a fresh machine with nothing but Python 3.11+.
 
-    python3 run.py app     install, migrate, then run the sandbox, the worker and the web server
-    python3 run.py test    install (and Debian's chromium if it can), lint, then run the test suite
+    python3 run.py app          install, migrate, then run the sandbox, the worker and the web server
+    python3 run.py test [ARGS]  install the test extras (and Debian's chromium if it can), lint, then run
+                                pytest on SQLite, then on PostgreSQL if reachable (ARGS go to pytest)
+    python3 run.py manage ARGS  install, then `manage.py ARGS` with the project's Python, e.g.
+                                python3 run.py manage research start "CFOs in Lisbon" --user demo
+
+Environment: PORT (web server port, default 8000), RUN_PYTHON (an interpreter to use as it is),
+TEST_POSTGRES_URL (the PostgreSQL the test command uses), CI (then an unreachable PostgreSQL fails
+the tests), DEBUG, CLADO_MPP_URL and BEHIND_TLS_PROXY (as the app reads them; see the README).
 
 Both create `.venv/` beside this file on first use and reinstall only when pyproject.toml
 changes (RUN_PYTHON=/path/to/python uses that interpreter and its packages as they are, and
@@ -92,6 +99,16 @@ def web_server_env():
     if not debug_on() and not os.environ.get("BEHIND_TLS_PROXY"):
         env.setdefault("INSECURE_HTTP", "1")
     return env
+
+
+def manage_passthrough(args):
+    """`manage.py` with the project's interpreter, so the README's commands work as written. It runs
+    in the caller's directory: a relative `--output leads.csv` lands where the person is."""
+    install("postgres,redis")
+    try:
+        return subprocess.run([PYTHON, ROOT / "manage.py", *args]).returncode
+    except KeyboardInterrupt:
+        return 130
 
 
 def app():
@@ -240,9 +257,15 @@ def test(pytest_args):
     return first or second
 
 
+COMMANDS = ("app", "test", "manage")
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("app", "test"):
+    if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help", "help"):
         print(__doc__)
+        return 0
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__, file=sys.stderr)
         return 2
     if sys.version_info < (3, 11):  # noqa: UP036 - run.py is what tells an old Python so
         print("Python 3.11 or newer is needed.")
@@ -250,6 +273,8 @@ def main():
     if sys.argv[1] == "app":
         app()
         return 0
+    if sys.argv[1] == "manage":
+        return manage_passthrough(sys.argv[2:])
     return test(sys.argv[2:])
 
 

@@ -5,12 +5,17 @@
 
 The results are the sandbox's own profiles (real shapes: raw JSON kept whole, tricky text), built
 before any timing and cut into pages of 100 as the gateway returns them. Each round stores them
-into a fresh job twice: through `research.ingest.store_page` (what the poller calls), and as the
+into two fresh jobs: through `research.ingest.store_page` (what the poller calls), and as the
 baseline, `parse_lead` + `Lead(...)` + `bulk_create` of the same page in its own transaction.
-The two alternate (project first in odd rounds, baseline first in even ones). Printed: leads/s of
+The two take turns page by page (which goes first alternates), so a busy machine slows both
+alike. The server runs as in production (`DEBUG=0`: no query log). Printed: leads/s of
 each, their ratio, and the mean time of a page over the first and the last 10 pages of the job,
 which stay level when ingest costs nothing that grows with the job. Without DATABASE_URL a
 throwaway SQLite file is used. Figures only.
+
+The database first holds `--background` leads in 100 other jobs (bench/seed.py), with statistics
+taken as autovacuum would have: a database in service. On a table never analysed, PostgreSQL's
+planner guesses, and may read a whole growing job for a lookup by (job, profile id).
 """
 
 import argparse
@@ -27,6 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='ingest-bench-')}/bench.sqlite3")
 os.environ.pop("CLADO_MPP_URL", None)
+# As a worker runs in production: with DEBUG on, Django would log every query it runs.
+os.environ.update(DEBUG="0", INSECURE_HTTP="1", SECRET_KEY="bench-ingest-" + "x" * 40)
 PAGE = 100
 EDGE = 10  # pages at the start and at the end of the job compared
 
@@ -54,31 +61,34 @@ def new_job(user, total, label):
     )
 
 
-def project(job, pages):
+def store_project(job, page):
     from research import ingest
 
-    times = []
-    for page in pages:
-        began = time.perf_counter()
-        ingest.store_page(job, page)
-        times.append(time.perf_counter() - began)
-    return times
+    ingest.store_page(job, page)
 
 
-def baseline(job, pages):
+def store_baseline(job, page):
     from django.db import transaction
 
     from research import clado
     from research.models import Lead
 
-    times = []
-    for page in pages:
-        began = time.perf_counter()
-        offset = (page.page - 1) * PAGE
-        rows = [Lead(job=job, position=offset + i, **clado.parse_lead(r)) for i, r in enumerate(page.results)]
-        with transaction.atomic():
-            Lead.objects.bulk_create(rows, batch_size=500)
-        times.append(time.perf_counter() - began)
+    offset = (page.page - 1) * PAGE
+    rows = [Lead(job=job, position=offset + i, **clado.parse_lead(r)) for i, r in enumerate(page.results)]
+    with transaction.atomic():
+        Lead.objects.bulk_create(rows, batch_size=500)
+
+
+def store_both(jobs, pages):
+    """Store every page into both jobs, taking turns; {name: [seconds a page]}."""
+    stores = {"project": store_project, "baseline": store_baseline}
+    times = {name: [] for name in stores}
+    for number, page in enumerate(pages):
+        order = list(stores) if number % 2 == 0 else list(reversed(stores))
+        for name in order:
+            began = time.perf_counter()
+            stores[name](jobs[name], page)
+            times[name].append(time.perf_counter() - began)
     return times
 
 
@@ -86,6 +96,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000, help="leads in the job (pages of 100)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--background", type=int, default=100_000, help="leads already stored, in 100 jobs")
     args = parser.parse_args()
 
     import seed
@@ -102,22 +113,23 @@ def main():
 
     call_command("migrate", verbosity=0)
     call_command("flush", "--no-input", verbosity=0)
+    if args.background:
+        seed.seed(leads=args.background, jobs=100, big=args.background // 100)  # analyses when done
     user, _ = get_user_model().objects.get_or_create(username="bench")
     began = time.perf_counter()
     pages = pages_of(args.leads)
-    print(f"{connection.vendor}: {len(pages)} pages of {PAGE} built in {time.perf_counter() - began:.1f} s")
+    print(
+        f"{connection.vendor}: {args.background:,} leads already stored;"
+        f" {len(pages)} pages of {PAGE} built in {time.perf_counter() - began:.1f} s"
+    )
     print(f"{'':>5} {'leads/s':^37}   ms a page, first {EDGE} / last {EDGE} pages")
     print(
         f"{'round':>5} {'project':>14} {'bulk_create':>14} {'ratio':>6}   {'project':>17} {'bulk_create':>17}"
     )
     for number in range(1, args.rounds + 1):
-        order = [("project", project), ("baseline", baseline)]
-        if number % 2 == 0:
-            order.reverse()
-        times = {}
-        for name, store in order:
-            job = new_job(user, args.leads, name)
-            times[name] = store(job, pages)
+        jobs = {name: new_job(user, args.leads, f"{name} round {number}") for name in ("project", "baseline")}
+        times = store_both(jobs, pages)
+        for name, job in jobs.items():
             assert Lead.objects.filter(job=job).count() == args.leads, name
         rate = {name: args.leads / sum(t) for name, t in times.items()}
 

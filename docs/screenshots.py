@@ -1,6 +1,6 @@
 """Build a demo workspace against the sandbox and capture the README's screenshots.
 
-    .venv/bin/python docs/screenshots.py          # writes docs/*.png
+    .venv/bin/python docs/screenshots.py          # writes docs/*.png, logged in as demo / demo
 
 Everything is real except time: a throwaway SQLite database, the built-in sandbox gateway and
 chain (every launch and status check below is paid there), the app served over HTTP, and
@@ -24,14 +24,20 @@ os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/screens.sqlite3"
 def build(sandbox, clock):
     """The team's workspace: finished, running, waiting and failed jobs, paid at the sandbox."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
     from django.utils import timezone
 
     from research import jobs
     from research.models import ResearchJob
 
+    # The README's login, made as `run.py app` makes it: demo / demo, staff, in the team Sales; so
+    # the navigation shows what a newcomer sees (Spend, Admin).
+    call_command("demo_user")
     users = get_user_model().objects
-    demo = users.create_user("demo", password="demo")
+    demo = users.get(username="demo")
     maria = users.create_user("maria", password="maria")
+    maria.groups.add(Group.objects.get(name="Sales"))
     now = timezone.now()
 
     def launch(owner, query, limit, results, seconds=60, error=False):

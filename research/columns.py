@@ -10,6 +10,7 @@ keys hidden, so a question never seen before shows by default and one hidden sta
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from . import profiles
@@ -33,59 +34,97 @@ class Column:
     label: str
     value: Callable[[Any], Any]
     sort: str = ""  # a key of `research.leads.SORTS`
-    raw: bool = False  # reads Lead.raw
+    # The Lead fields `value` reads: a CSV loads only these ("raw" and "criteria" are JSON, decoded
+    # only when read). `tests/test_exports.py` checks that every column reads no more than this.
+    reads: tuple[str, ...] = ()
     needs: str = ""  # "sources" or "shortlist": attached to each chunk of leads in one query
+    # A column of one field (`reads`) shown as stored (`AS_STORED`) or through `cell(value)`:
+    # a CSV of such columns only writes each row's values, with no object a row.
+    cell: Callable[[Any], Any] | None = None
 
+    @property
+    def of_one_field(self):
+        return self.cell is not None and len(self.reads) == 1 and not self.needs
+
+    @property
+    def raw(self):
+        return "raw" in self.reads
+
+
+def AS_STORED(value):  # noqa: N802  (a marker more than a function)
+    return value
+
+
+def plain(label, name, **options):
+    """The column of one Lead field, as stored."""
+    return Column(label, attrgetter(name), reads=(name,), cell=AS_STORED, **options)
+
+
+def from_raw(label, read):
+    """A column read from the raw result the gateway returned."""
+    return Column(label, lambda lead: read(lead.raw), reads=("raw",))
+
+
+SHORTLIST = ("person_id",)  # what attaching a shortlist entry reads
 
 COLUMNS = {
-    "name": Column("Name", lambda lead: lead.name, sort="name"),
-    "headline": Column("Headline", lambda lead: lead.headline),
-    "title": Column("Current title", lambda lead: lead.title, sort="title"),
-    "company": Column("Company", lambda lead: lead.company, sort="company"),
-    "location": Column("Location", lambda lead: lead.location, sort="location"),
-    "country": Column("Country", lambda lead: lead.country),
-    "linkedin_url": Column("LinkedIn URL", lambda lead: lead.linkedin_url),
-    "decision_maker": Column("Decision maker", lambda lead: _yes_no(lead.is_decision_maker)),
+    "name": plain("Name", "name", sort="name"),
+    "headline": plain("Headline", "headline"),
+    "title": plain("Current title", "title", sort="title"),
+    "company": plain("Company", "company", sort="company"),
+    "location": plain("Location", "location", sort="location"),
+    "country": plain("Country", "country"),
+    "linkedin_url": plain("LinkedIn URL", "linkedin_url"),
+    "decision_maker": Column(
+        "Decision maker",
+        lambda lead: _yes_no(lead.is_decision_maker),
+        reads=("is_decision_maker",),
+        cell=_yes_no,
+    ),
     "status": Column(
         "Shortlist status",
         lambda lead: _entry(lead).get_status_display() if _entry(lead) else "",
         sort="status",
+        reads=SHORTLIST,
         needs="shortlist",
     ),
     "tags": Column(
-        "Tags", lambda lead: ", ".join(_entry(lead).tag_names) if _entry(lead) else "", needs="shortlist"
+        "Tags",
+        lambda lead: ", ".join(_entry(lead).tag_names) if _entry(lead) else "",
+        reads=SHORTLIST,
+        needs="shortlist",
     ),
-    "note": Column("Note", lambda lead: _entry(lead).note if _entry(lead) else "", needs="shortlist"),
-    "description": Column("Description", lambda lead: profiles.description(lead.raw), raw=True),
-    "skills": Column("Skills", lambda lead: ", ".join(profiles.skills(lead.raw)), raw=True),
-    "connections": Column(
-        "Connections", lambda lead: profiles.count_text(lead.raw, "connections_count"), raw=True
+    "note": Column(
+        "Note", lambda lead: _entry(lead).note if _entry(lead) else "", reads=SHORTLIST, needs="shortlist"
     ),
-    "followers": Column("Followers", lambda lead: profiles.count_text(lead.raw, "followers_count"), raw=True),
-    "experience_months": Column(
-        "Experience (months)",
-        lambda lead: profiles.count_text(lead.raw, "total_experience_duration_months"),
-        raw=True,
+    "description": from_raw("Description", profiles.description),
+    "skills": from_raw("Skills", lambda raw: ", ".join(profiles.skills(raw))),
+    "connections": from_raw("Connections", lambda raw: profiles.count_text(raw, "connections_count")),
+    "followers": from_raw("Followers", lambda raw: profiles.count_text(raw, "followers_count")),
+    "experience_months": from_raw(
+        "Experience (months)", lambda raw: profiles.count_text(raw, "total_experience_duration_months")
     ),
-    "is_working": Column("Working now", lambda lead: _yes_no(profiles.is_working(lead.raw)), raw=True),
-    "last_role": Column("Last role", lambda lead: profiles.last_role_text(lead.raw), raw=True),
-    "roles": Column("Roles", lambda lead: profiles.roles_text(lead.raw), raw=True),
-    "education": Column("Education", lambda lead: profiles.education_text(lead.raw), raw=True),
-    "picture": Column("Picture URL", lambda lead: profiles.picture_url(lead.raw), raw=True),
+    "is_working": from_raw("Working now", lambda raw: _yes_no(profiles.is_working(raw))),
+    "last_role": from_raw("Last role", profiles.last_role_text),
+    "roles": from_raw("Roles", profiles.roles_text),
+    "education": from_raw("Education", profiles.education_text),
+    "picture": from_raw("Picture URL", profiles.picture_url),
     "criteria": Column(
         "Criteria (JSON)",
         lambda lead: json.dumps(lead.criteria, ensure_ascii=False) if lead.criteria else "",
+        reads=("criteria",),
     ),
-    "profile_id": Column("Profile id", lambda lead: lead.profile_id),
-    "job": Column("Job", lambda lead: lead.job_id),
+    "profile_id": plain("Profile id", "profile_id"),
+    "job": plain("Job", "job_id"),
     # All leads: every job that found this person.
     "jobs": Column(
         "Found in jobs",
         lambda lead: " ".join(str(job_id) for job_id, _ in lead.sources),
+        reads=("person_id", "job_id"),
         needs="sources",
     ),
     # Everything the gateway sent, as it sent it: whatever has no column of its own is here too.
-    "raw": Column("Raw result (JSON)", lambda lead: json.dumps(lead.raw, ensure_ascii=False), raw=True),
+    "raw": from_raw("Raw result (JSON)", lambda raw: json.dumps(raw, ensure_ascii=False)),
 }
 # The "default" export. The table (and a person's own CSV) adds the shortlist status.
 DEFAULT_COLUMNS = [
@@ -106,11 +145,15 @@ def column(key):
         return COLUMNS[key]
     if key.startswith(CRITERIA_PREFIX) and len(key) > len(CRITERIA_PREFIX):
         question = key[len(CRITERIA_PREFIX) :]
-        return Column(question, lambda lead: answer_of((lead.criteria or {}).get(question)))
+        return Column(
+            question, lambda lead: answer_of((lead.criteria or {}).get(question)), reads=("criteria",)
+        )
     if key.startswith(REASONING_PREFIX) and len(key) > len(REASONING_PREFIX):
         question = key[len(REASONING_PREFIX) :]
         return Column(
-            f"{question} (reasoning)", lambda lead: reasoning_of((lead.criteria or {}).get(question))
+            f"{question} (reasoning)",
+            lambda lead: reasoning_of((lead.criteria or {}).get(question)),
+            reads=("criteria",),
         )
     return None
 

@@ -6,6 +6,9 @@
 - Rows come from `.iterator()` in chunks, so memory stays flat whatever the row count; what a
   chunk needs besides its leads (the jobs that found them, the team's shortlist) is one query
   per chunk, never one per row.
+- A row is the plain values of the fields its columns read (`LeadRow`), not a model instance,
+  and the JSON columns (criteria, the raw result) are read and decoded only when a column
+  shows them: building a model per row cost more than writing it.
 - Columns are the person's own (`research.columns`), or a preset: `default`, `full` (every
   stored field, one column per criteria question), `hubspot` and `salesforce` (each CRM's own
   import headers, the name split in two). docs/exports.md says what each holds.
@@ -31,20 +34,26 @@ column_choices = cols.offered
 default_columns = cols.default_columns
 
 
+# What the name and place columns read: the name and location as stored, and the raw result's parts of them.
+NAME = ("name", "raw")
+PLACE = ("location", "country", "raw")
+TITLE = ("title", "headline")  # `profiles.title_or_headline`
+
+
 def _place(part):
     return lambda lead: getattr(crm.place_of(lead), part)
 
 
 # HubSpot's contact import: its default property labels, which its import maps by itself.
 HUBSPOT = [
-    Column("First Name", lambda lead: crm.name_of(lead).first, raw=True),
-    Column("Last Name", lambda lead: crm.name_of(lead).last, raw=True),
-    Column("Job Title", profiles.title_or_headline),
-    Column("Company Name", lambda lead: lead.company),
-    Column("City", _place("city"), raw=True),
-    Column("State/Region", _place("region"), raw=True),
-    Column("Country/Region", _place("country"), raw=True),
-    Column("LinkedIn URL", lambda lead: lead.linkedin_url),
+    Column("First Name", lambda lead: crm.name_of(lead).first, reads=NAME),
+    Column("Last Name", lambda lead: crm.name_of(lead).last, reads=NAME),
+    Column("Job Title", profiles.title_or_headline, reads=TITLE),
+    cols.plain("Company Name", "company"),
+    Column("City", _place("city"), reads=PLACE),
+    Column("State/Region", _place("region"), reads=PLACE),
+    Column("Country/Region", _place("country"), reads=PLACE),
+    cols.plain("LinkedIn URL", "linkedin_url"),
 ]
 
 
@@ -65,15 +74,17 @@ def _sf_description(lead):
 
 # Salesforce's Lead import (Data Import Wizard, Data Loader): the Lead object's field API names.
 SALESFORCE = [
-    Column("Salutation", lambda lead: crm.name_of(lead).salutation, raw=True),
-    Column("FirstName", _sf_first, raw=True),
-    Column("LastName", _sf_last, raw=True),
-    Column("Title", profiles.title_or_headline),
-    Column("Company", lambda lead: lead.company or "[not provided]"),  # required by Salesforce
-    Column("City", _place("city"), raw=True),
-    Column("State", _place("region"), raw=True),
-    Column("Country", _place("country"), raw=True),
-    Column("Description", _sf_description),
+    Column("Salutation", lambda lead: crm.name_of(lead).salutation, reads=NAME),
+    Column("FirstName", _sf_first, reads=NAME),
+    Column("LastName", _sf_last, reads=NAME),
+    Column("Title", profiles.title_or_headline, reads=TITLE),
+    Column(
+        "Company", lambda lead: lead.company or "[not provided]", reads=("company",)
+    ),  # required by Salesforce
+    Column("City", _place("city"), reads=PLACE),
+    Column("State", _place("region"), reads=PLACE),
+    Column("Country", _place("country"), reads=PLACE),
+    Column("Description", _sf_description, reads=("headline", "linkedin_url")),
 ]
 
 PRESETS = {
@@ -108,8 +119,20 @@ def keyed(keys):
 
 def safe_cell(value):
     """The text of one cell; a leading quote keeps a spreadsheet from reading it as a formula."""
-    text = "" if value is None else str(value)
+    text = value if type(value) is str else "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class LeadRow:
+    """One lead as a CSV row reads it: the fields its columns read, named as on `Lead`, from a
+    values_list row. Attachments (`sources`, `entry`) are set on it per chunk, as on a Lead."""
+
+    @classmethod
+    def rows(cls, leads, fields, chunk_size):
+        for values in leads.values_list(*fields).iterator(chunk_size=chunk_size):
+            row = cls.__new__(cls)
+            row.__dict__ = dict(zip(fields, values, strict=True))
+            yield row
 
 
 class _Echo:
@@ -124,22 +147,38 @@ def stream_leads(leads, columns=None, scope=None, sources_within=None):
     columns read (`research.shortlists.scope_of`); without one they are empty. "Found in jobs"
     names only jobs among `sources_within` (the leads the reader may see). Nothing is read
     from the database until the first row is asked for, never more than a chunk of leads is
-    held at once, and the raw JSON (the bulk of each row) is loaded only if a column reads it.
+    held at once, and the JSON fields (the raw result is the bulk of each row) are loaded
+    only if a column reads them.
     """
     chosen = list(columns or ())
     chosen = chosen if chosen and isinstance(chosen[0], Column) else keyed(chosen)
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([safe_cell(c.label) for c in chosen])
     needs = {c.needs for c in chosen}
-    raw = any(c.raw for c in chosen)
-    size = RAW_CHUNK_SIZE if raw else CHUNK_SIZE
-    rows = (leads if raw else leads.defer("raw")).iterator(chunk_size=size)
+    fields = tuple(dict.fromkeys(field for c in chosen for field in c.reads)) or ("pk",)
+    size = RAW_CHUNK_SIZE if "raw" in fields else CHUNK_SIZE
+    if all(c.of_one_field for c in chosen):
+        yield from _values_only(leads, chosen, fields, size, writer)
+        return
+    rows = LeadRow.rows(leads, fields, size)
     while chunk := list(islice(rows, size)):
         if "sources" in needs:
             lead_queries.attach_sources(chunk, sources_within)
         if "shortlist" in needs and scope:
             shortlists.attach(chunk, scope)
         yield "".join(writer.writerow([safe_cell(c.value(lead)) for c in chosen]) for lead in chunk)
+
+
+def _values_only(leads, chosen, fields, size, writer):
+    """The rows of columns that each show one field: straight from the database's values."""
+    at = {field: index for index, field in enumerate(fields)}
+    cells = [(at[c.reads[0]], None if c.cell is cols.AS_STORED else c.cell) for c in chosen]
+    rows = leads.values_list(*fields).iterator(chunk_size=size)
+    while chunk := list(islice(rows, size)):
+        yield "".join(
+            writer.writerow([safe_cell(row[i] if cell is None else cell(row[i])) for i, cell in cells])
+            for row in chunk
+        )
 
 
 def stream_charges(charges):

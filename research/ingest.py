@@ -26,10 +26,12 @@ def store_page(job, page):
     if not leads:
         return 0
     with transaction.atomic():
+        # No ordering: with `Lead`'s default one SQLite walks the job's whole (job, position)
+        # index instead of the unique (job, profile_id) one, a cost that grows with the job.
         known = set(
-            Lead.objects.filter(job=job, profile_id__in=[lead.profile_id for lead in leads]).values_list(
-                "profile_id", flat=True
-            )
+            Lead.objects.filter(job=job, profile_id__in=[lead.profile_id for lead in leads])
+            .order_by()
+            .values_list("profile_id", flat=True)
         )
         new = list({lead.profile_id: lead for lead in leads if lead.profile_id not in known}.values())
         if new:

@@ -46,29 +46,31 @@ def key_of(linkedin_url, profile_id=""):
 
 
 def assign(leads, now=None):
-    """Create or update the Person of each (unsaved) lead and set `lead.person_id`. Three queries at most.
+    """Create or update the Person of each (unsaved) lead and set `lead.person_id`. One query.
 
-    One bulk upsert whatever the number of leads (in key order, so two racing pages lock rows in the same
-    order): the latest URL seen is kept for display.
+    One bulk upsert whatever the number of leads (in key order, so two racing pages lock rows in the
+    same order), which hands back every person's id, new or not: the latest URL seen is kept for display.
     """
     now = now or timezone.now()
+    keys = [key_of(lead.linkedin_url, lead.profile_id) for lead in leads]
     by_key = {}
-    for lead in leads:
-        key = key_of(lead.linkedin_url, lead.profile_id)
+    for lead, key in zip(leads, keys, strict=True):
         if key:
             by_key[key] = lead.linkedin_url or by_key.get(key, "")
     if not by_key:
         return
-    Person.objects.bulk_create(
+    people = Person.objects.bulk_create(
         [Person(key=key, linkedin_url=url[:500], first_seen_at=now) for key, url in sorted(by_key.items())],
         update_conflicts=True,
         unique_fields=["key"],
         update_fields=["linkedin_url"],
         batch_size=500,
     )
-    ids = dict(Person.objects.filter(key__in=list(by_key)).values_list("key", "pk"))
-    for lead in leads:
-        lead.person_id = ids.get(key_of(lead.linkedin_url, lead.profile_id))
+    ids = {person.key: person.pk for person in people}
+    if None in ids.values():  # a database that returns no ids from an upsert
+        ids = dict(Person.objects.filter(key__in=list(by_key)).values_list("key", "pk"))
+    for lead, key in zip(leads, keys, strict=True):
+        lead.person_id = ids.get(key)
 
 
 def refresh_latest(person_ids):

@@ -155,3 +155,47 @@ def test_a_big_export_starts_with_the_header_before_any_row_is_read(logged_in, u
     )
     rest = b"".join(response.streaming_content)
     assert rest.count(b"\r\n") == 3_000 and b"'=CTO" in rest
+
+
+def every_column(questions):
+    keyed = [key for key in exports.COLUMNS] + [f"c:{q}" for q in questions] + [f"r:{q}" for q in questions]
+    return [(key, exports.cols.column(key)) for key in keyed] + [
+        (f"{preset}: {column.label}", column)
+        for preset in ("hubspot", "salesforce")
+        for column in exports.preset_columns(preset)
+    ]
+
+
+def test_every_column_reads_no_more_than_it_declares(user):
+    """A CSV loads only the fields its columns declare (`Column.reads`): each gives the same cell
+    from those alone as from the whole stored lead."""
+    job = stored_job(user, "Tricky people", count=30)
+    questions = sorted({q for lead in job.leads.all() for q in lead.criteria})
+    assert questions, "the sandbox answers criteria"
+    leads = list(job.leads.order_by("position"))
+    for blank in ("title", "name", "location", "country", "headline"):  # what falls back to something else
+        emptied = Lead(**{f.attname: getattr(leads[0], f.attname) for f in Lead._meta.concrete_fields})
+        setattr(emptied, blank, "")
+        leads.append(emptied)
+    for lead in leads:
+        lead.sources, lead.entry = [(job.pk, job.query)], None
+        for key, column in every_column(questions):
+            row = exports.LeadRow.__new__(exports.LeadRow)
+            row.__dict__ = {field: getattr(lead, field) for field in column.reads}
+            row.sources, row.entry = lead.sources, lead.entry
+            assert column.value(row) == column.value(lead), key
+
+
+def test_a_csv_of_one_field_columns_writes_what_the_columns_show(user):
+    """The default export writes each row straight from the database's values, with no object a
+    row: the same cells as the columns give for each stored lead."""
+    job = stored_job(user, "Tricky people", count=60)
+    chosen = exports.keyed(exports.DEFAULT_COLUMNS)
+    assert all(column.of_one_field for column in chosen)
+    header, *rows = parse("".join(exports.stream_leads(job.leads.order_by("position"))).encode())
+    assert header == [column.label for column in chosen]
+    expected = [
+        [as_spreadsheet_shows(column.value(lead)) for column in chosen]
+        for lead in job.leads.order_by("position")
+    ]
+    assert rows == expected

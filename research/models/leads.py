@@ -13,7 +13,7 @@ class Person(models.Model):
     indexed table, never by deduplicating every lead. Shortlists hang on it.
     """
 
-    key = models.CharField(max_length=500, unique=True)  # `research.people.key_of`
+    key = models.CharField(max_length=500)  # `research.people.key_of`, unique (below)
     linkedin_url = models.CharField(max_length=500, blank=True)  # the latest URL seen, as given
     # The most recently stored lead of this person: what a one-row-per-person table shows.
     latest_lead = models.OneToOneField(
@@ -23,6 +23,9 @@ class Person(models.Model):
 
     class Meta:
         verbose_name_plural = "people"
+        # A constraint rather than `unique=True`: on PostgreSQL that would add a second, LIKE-ready
+        # index on the key, which nothing searches and every page of ingest would keep up to date.
+        constraints = [models.UniqueConstraint(fields=["key"], name="unique_person_key")]
 
     def __str__(self):
         return self.key

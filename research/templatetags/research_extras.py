@@ -65,8 +65,9 @@ ANSWER_ICONS = {"YES": "✓", "MAYBE": "?", "NO": "✗"}
 
 
 @register.simple_tag
-def answer_pill(value, question=""):
-    """A criteria answer as a coloured pill with the word (and an icon, so colour is never the only cue)."""
+def answer_pill(value, question="", labelled=False):
+    """A criteria answer as a coloured pill with the word (and an icon, so colour is never the only cue).
+    `labelled`: a screen reader hears the question first (a table cell, far from its column's head)."""
     said = answer_of(value).upper()
     if not said:
         return format_html(
@@ -74,9 +75,10 @@ def answer_pill(value, question=""):
         )
     reason = profiles.reasoning_of(value)
     return format_html(
-        '<span class="answer {}" title="{}"><span aria-hidden="true">{} </span>{}</span>',
+        '<span class="answer {}" title="{}">{}<span aria-hidden="true">{} </span>{}</span>',
         said.lower() if said in ANSWER_ICONS else "other",
         f"{question}: {said}" + (f" — {reason}" if reason else "") if question else reason,
+        format_html('<span class="sr-only">{}: </span>', question) if labelled and question else "",
         ANSWER_ICONS.get(said, "·"),
         said,
     )
@@ -90,7 +92,7 @@ def lead_cell(lead, key):
     """One cell of the leads table: the column's value, shaped for reading (links, pills, short text)."""
     if key.startswith(columns.CRITERIA_PREFIX):
         question = key[len(columns.CRITERIA_PREFIX) :]
-        return answer_pill((lead.criteria or {}).get(question), question)
+        return answer_pill((lead.criteria or {}).get(question), question, labelled=True)
     if key == "title" and not lead.title:
         role = profiles.last_role(lead.raw)
         if role is not None:

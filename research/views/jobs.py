@@ -89,7 +89,13 @@ def job_new(request):
                         request, "research/job_new.html", _quote_context(request, form), status=429
                     )
                 job = jobs.launch(job, request.user)
-                level = messages.ERROR if job.status == JobStatus.ERROR else messages.SUCCESS
+                level = (
+                    messages.ERROR
+                    if job.status == JobStatus.ERROR
+                    else messages.WARNING
+                    if job.hold
+                    else messages.SUCCESS
+                )
                 messages.add_message(request, level, quotes.launch_summary(job))
                 if data["schedule"]:
                     saved = _save_search(request.user, data, job)

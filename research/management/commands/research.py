@@ -1,29 +1,57 @@
 """The command-line face: start, poll, reconcile, resume, inspect and export research jobs.
 
-python manage.py research start "VPs of sales in Berlin" --limit 20 --user alice \
+python3 run.py manage research start "VPs of sales in Berlin" --limit 20 --user alice \
     --criteria "Sold to banks?" [--team Sales]
-python manage.py research poll
-python manage.py research reconcile
-python manage.py research status 12
-python manage.py research resume 12
-python manage.py research export 12 --output leads.csv
-python manage.py research export 12 --preset hubspot -o hubspot.csv
-python manage.py research export --all-leads --columns name,headline,linkedin_url
-python manage.py research token --user alice --name "lead pipeline"
+python3 run.py manage research poll
+python3 run.py manage research reconcile
+python3 run.py manage research status 12
+python3 run.py manage research resume 12
+python3 run.py manage research export 12 --output leads.csv
+python3 run.py manage research export 12 --preset hubspot -o hubspot.csv
+python3 run.py manage research export --all-leads --columns name,headline,linkedin_url
+python3 run.py manage research token --user alice --name "lead pipeline"
 
-Results go to stdout, diagnostics to stderr.
+(`python3 run.py manage` is `manage.py` with the project's virtual environment.)
+Results go to stdout, diagnostics (and what to do next) to stderr.
 """
 
 import datetime
 import sys
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from research import access, exports, forms, jobs, leads, pricing, progress, quotes, shortlists, tasks, wallet
-from research.models import ApiToken, JobStatus, Lead, ResearchJob
+from research.models import ApiToken, Hold, JobStatus, Lead, ResearchJob
 from research.money import format_usd
+
+START_SANDBOX = (
+    "Start the sandbox gateway with `python3 run.py app` (it also runs a worker and the web server), "
+    "or on its own with `python3 run.py manage sandbox`."
+)
+NEED_WORKER = (
+    "A worker makes its paid status checks: `python3 run.py app` runs one (or `python3 run.py manage "
+    "qcluster`), or `python3 run.py manage research poll` does one poll cycle now."
+)
+OVERDUE_SECONDS = 60  # a due poll this late means no worker is running
+
+
+def next_steps(job, just_started=False):
+    """What a person should do next about an open job, as sentences for stderr (none when nothing):
+    start the sandbox when the gateway does not answer, run a worker when nothing polls the job."""
+    if not job.is_active:
+        return []
+    steps = []
+    if job.hold == Hold.OUTAGE and settings.SANDBOX_MODE:
+        steps.append(START_SANDBOX)
+    late = (timezone.now() - job.next_poll_at).total_seconds() if job.next_poll_at else 0
+    if late > OVERDUE_SECONDS:
+        steps.append(f"Its next check was due {progress.ago(late)}: no worker seems to be running.")
+    if just_started or late > OVERDUE_SECONDS:
+        steps.append(NEED_WORKER)
+    return steps
 
 
 class Command(BaseCommand):
@@ -135,6 +163,8 @@ class Command(BaseCommand):
             raise CommandError(f"Job {job.pk}: {job.message}")
         self.stdout.write(str(job.pk))
         self.stderr.write(f"Job {job.pk}: {quotes.launch_summary(job)}")
+        for step in next_steps(job, just_started=True):
+            self.stderr.write(step)
 
     def do_token(self, user, name, days, **_):
         try:
@@ -198,6 +228,8 @@ class Command(BaseCommand):
         ]
         for label, value in lines:
             self.stdout.write(f"{label + ':':<18}{value}")
+        for step in next_steps(job):
+            self.stderr.write(step)
 
     def do_resume(self, job_pk, **_):
         job = self._job(job_pk)

@@ -14,8 +14,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         # Listen where the app expects the sandbox (SANDBOX_URL) unless told otherwise.
         where = urlsplit(settings.SANDBOX_URL)
-        parser.add_argument("--host", default=where.hostname or "127.0.0.1")
-        parser.add_argument("--port", type=int, default=where.port or 8777)
+        parser.add_argument(
+            "--host",
+            default=where.hostname or "127.0.0.1",
+            help="Address to listen on (default: SANDBOX_URL's).",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=where.port or 8777,
+            help="Port to listen on (default: SANDBOX_URL's, 8777).",
+        )
         parser.add_argument(
             "--job-seconds",
             type=float,
