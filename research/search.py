@@ -2,8 +2,8 @@
 
 The meaning is Django's `icontains` over those five columns, on both databases; what differs is
 how the rows are found. On PostgreSQL trigram indexes on UPPER(column) answer the same
-`UPPER(col) LIKE UPPER('%q%')` Django writes (migration 0013). On SQLite an FTS5 table with the
-trigram tokenizer (kept by triggers on the leads table, migration 0014) names the candidate rows
+`UPPER(col) LIKE UPPER('%q%')` Django writes (migration 0014_perf). On SQLite an FTS5 table with the
+trigram tokenizer (kept by triggers on the leads table, migration 0015_sqlite_search) names the candidate rows
 first: it folds case at least as widely as SQLite's LIKE, so it never misses a row that LIKE finds,
 and the LIKE conditions still decide. A term under three characters has no trigram: then the
 job's rows are scanned, as before.

@@ -59,7 +59,7 @@ class Lead(models.Model):
         # The results table sorts one job's leads by these columns; the id (the tie-breaker) makes a
         # deep page an index-only walk. Country: a job's leads in one country, in position order.
         # Position alone: the all-leads table's default order. PostgreSQL also has trigram indexes
-        # for the search (migration 0013), which a model can't declare for SQLite too.
+        # for the search (migration 0014_perf), which a model can't declare for SQLite too.
         indexes = [
             models.Index(fields=["job", field, "id"], name=f"lead_job_{field}")
             for field in ("position", "name", "title", "company", "location")

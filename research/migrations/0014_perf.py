@@ -41,7 +41,7 @@ def fill_countries(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('research', '0012_progress'),
+        ('research', '0013_person_key_constraint'),
     ]
 
     operations = [

@@ -1,6 +1,6 @@
 """SQLite: an FTS5 trigram index over the searched columns of the leads, kept by triggers.
 
-Nothing on PostgreSQL (its trigram indexes are in 0013). Note for later migrations: SQLite rebuilds
+Nothing on PostgreSQL (its trigram indexes are in 0014_perf). Note for later migrations: SQLite rebuilds
 a table to alter it, and dropping the old table drops its triggers; a migration that alters
 `research_lead` on SQLite must run `create_search` again (the search tests would fail without it).
 """
@@ -40,6 +40,6 @@ def drop_search(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("research", "0013_perf")]
+    dependencies = [("research", "0014_perf")]
 
     operations = [migrations.RunPython(create_search, drop_search)]
