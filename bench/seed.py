@@ -59,7 +59,12 @@ LEAD_COLUMNS = (
     "criteria",
     "raw",
     "created_at",
+    "person_id",
 )
+
+
+def person_url(number):
+    return f"https://www.linkedin.com/in/person-{number}"
 
 
 def person(number):
@@ -68,7 +73,7 @@ def person(number):
     title = TITLES[number % len(TITLES)]
     company = "Hooli" if number % HOOLI_EVERY == 0 else f"{COMPANIES[number % len(COMPANIES)]} {number % 997}"
     city, country = PLACES[(number // 7) % len(PLACES)]
-    url = f"https://www.linkedin.com/in/person-{number}"
+    url = person_url(number)
     answer = ANSWERS[number % 3]
     criteria = {
         QUESTIONS[0]: answer,
@@ -197,6 +202,7 @@ def seed(leads=1_000_000, jobs=1000, big=100_000, repeat=0.21, username="bench",
     )
     job_ids = job_ids[-jobs:]
     seed_charges(user, job_ids, sizes)
+    seed_people(connection, layout, now)
 
     insert = copy_rows if connection.vendor == "postgresql" else executemany_rows
     created = now - datetime.timedelta(days=1)
@@ -221,10 +227,12 @@ def seed(leads=1_000_000, jobs=1000, big=100_000, repeat=0.21, username="bench",
                     json.dumps(p["criteria"]),
                     json.dumps(p["raw"]),
                     created,
+                    number + 1,  # the Person of this number (seed_people)
                 )
             )
         insert(connection, rows)
         rows_written += len(rows)
+    finish_people(connection)
     analyse(connection)
     return {
         "big_job": job_ids[0],
@@ -264,29 +272,66 @@ def seed_charges(user, job_ids, sizes):
     Charge.objects.bulk_create(charges, batch_size=2000)
 
 
-def copy_rows(connection, rows):
+def seed_people(connection, layout, now):
+    """One Person per numbered person (id = number + 1), keyed as ingest keys them."""
+    from research.people import key_of
+
+    rows = []
+    for number in range(layout.people):
+        url = person_url(number)
+        rows.append((number + 1, key_of(url), url, now))
+    insert = copy_rows if connection.vendor == "postgresql" else executemany_rows
+    columns = ("id", "key", "linkedin_url", "first_seen_at")
+    for start in range(0, len(rows), 100_000):
+        insert(connection, rows[start : start + 100_000], table="research_person", columns=columns)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('research_person', 'id'), %s)", [max(layout.people, 1)]
+            )
+
+
+def finish_people(connection):
+    """What ingest keeps up to date as it stores leads: each person's latest lead, each job's countries."""
+    from research import facets
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE research_lead")
+        cursor.execute(
+            "UPDATE research_person SET latest_lead_id = latest.id FROM "
+            "(SELECT person_id, MAX(id) AS id FROM research_lead GROUP BY person_id) AS latest "
+            "WHERE research_person.id = latest.person_id"
+        )
+    facets.rebuild()
+
+
+def copy_rows(connection, rows, table="research_lead", columns=LEAD_COLUMNS):
     from django.db import transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY research_lead ({', '.join(LEAD_COLUMNS)}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
 
-def executemany_rows(connection, rows):
+def executemany_rows(connection, rows, table="research_lead", columns=LEAD_COLUMNS):
     from django.db import transaction
 
-    placeholders = ", ".join(["%s"] * len(LEAD_COLUMNS))
-    sql = f"INSERT INTO research_lead ({', '.join(LEAD_COLUMNS)}) VALUES ({placeholders})"
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(
-            sql, [(*row[:-1], row[-1].replace(tzinfo=None).isoformat(sep=" ")) for row in rows]
-        )
+        cursor.executemany(sql, [tuple(_sqlite_value(value) for value in row) for row in rows])
+
+
+def _sqlite_value(value):
+    return value.replace(tzinfo=None).isoformat(sep=" ") if isinstance(value, datetime.datetime) else value
 
 
 def analyse(connection):
+    """Planner statistics; on PostgreSQL a VACUUM too, as autovacuum would after a bulk load, so
+    index-only scans need not visit the table."""
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def seeded(leads, jobs, big, username="bench"):

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from . import clado, people
+from . import clado, facets, people
 from .models import Lead, ResearchJob
 
 
@@ -38,6 +38,7 @@ def store_page(job, page):
             people.assign(new)
             Lead.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
             people.refresh_latest(lead.person_id for lead in new)
+            facets.note(job, new)
             ResearchJob.objects.filter(pk=job.pk).update(leads_stored=F("leads_stored") + len(new))
     job.leads_stored += len(new)
     return len(new)

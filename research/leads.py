@@ -1,14 +1,16 @@
 """Browsing leads: search, filters and sorting, read from the URL so views can be shared.
 
 Every function here costs a bounded number of queries whatever the number of leads: the
-table is paginated in the database, filter choices come from one query each, and the jobs
-a page of deduplicated leads came from are looked up for that page only.
+table is paginated in the database (`research.paging`), filter choices are kept at ingest
+(`research.facets`), and the jobs a page of deduplicated leads came from are looked up for
+that page only. Each sort has an index per job (`Lead.Meta.indexes`); on PostgreSQL the
+search has trigram indexes too.
 """
 
-from django.db.models import Max, Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KeyTransform
 
-from . import shortlists
+from . import search, shortlists
 from .models import Lead, ResearchJob
 from .profiles import answer_of  # noqa: F401  (read here by templates and exports)
 
@@ -66,13 +68,7 @@ def browse(leads, params, scope=None):
     check(params)
     q = params.get("q", "").strip()
     if q:
-        leads = leads.filter(
-            Q(name__icontains=q)
-            | Q(title__icontains=q)
-            | Q(company__icontains=q)
-            | Q(headline__icontains=q)
-            | Q(location__icontains=q)
-        )
+        leads = search.matching(leads, q)
     if country := params.get("country", "").strip():
         leads = leads.filter(country=country)
     decision = params.get("decision_maker", "")
@@ -90,6 +86,7 @@ def browse(leads, params, scope=None):
         else:
             leads = shortlists.with_status_rank(leads, scope)
     prefix = "-" if sort.startswith("-") else ""
+    # Ties by id, ascending whichever way the sort goes (the API's cursors rely on it).
     return leads.order_by(prefix + field, "pk")
 
 
@@ -143,21 +140,19 @@ def team_sample(jobs=None):
     return Lead.objects.filter(job__in=recent, position=0).order_by("-job_id")
 
 
-def countries(leads):
-    return leads.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
-
-
 def deduplicated(leads, everyone=False):
     """One lead per person (by normalised LinkedIn URL, `research.people`): each person's latest lead.
 
     `everyone`: `leads` are all the leads (a staff reader), so the people table's latest lead,
     kept at ingest, is the answer: a join, not a grouping of every lead. A reader who sees some
-    teams' jobs gets each person's latest lead among those.
+    teams' jobs gets each person's latest lead among those: a lead of theirs that no later lead
+    they may see has the same person. Walked in the table's order, a page looks at about as many
+    leads as it shows, each checked against that person's few other leads by index.
     """
     if everyone:
         return leads.filter(latest_for__isnull=False)
-    latest = leads.order_by().values("person_id").annotate(latest=Max("pk")).values("latest")
-    return leads.filter(pk__in=latest)
+    later = leads.filter(person=OuterRef("person"), pk__gt=OuterRef("pk"))
+    return leads.filter(~Exists(later))
 
 
 def attach_sources(page_of_leads, within=None):

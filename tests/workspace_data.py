@@ -9,7 +9,7 @@ import uuid
 
 from django.utils import timezone
 
-from research import access, clado, people
+from research import access, clado, facets, people
 from research.models import TERMINAL_STATUSES, JobStatus, Lead, ResearchJob
 from research.sandbox import profiles
 
@@ -45,6 +45,8 @@ def store(leads):
     people.assign(leads)
     Lead.objects.bulk_create(leads, batch_size=1000)
     people.refresh_latest(lead.person_id for lead in leads)
+    for job in {lead.job for lead in leads}:
+        facets.note(job, [lead for lead in leads if lead.job == job])
 
 
 def big_job(owner, count):

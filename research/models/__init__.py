@@ -11,7 +11,7 @@ from .jobs import (
     JobStatus,
     ResearchJob,
 )
-from .leads import Lead, Person
+from .leads import JobCountry, Lead, Person
 from .ledger import BudgetCap, BudgetScope, BudgetWindow, Charge
 from .people import Preferences
 from .searches import Cadence, SavedSearch
@@ -29,6 +29,7 @@ __all__ = [
     "Cadence",
     "Charge",
     "Hold",
+    "JobCountry",
     "JobStatus",
     "JobWebhook",
     "Lead",

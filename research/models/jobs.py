@@ -49,6 +49,15 @@ class ResearchJobQuerySet(models.QuerySet):
             spent_total=Sum("charges__amount", filter=Q(charges__state__in=Charge.COUNTED_STATES))
         ).order_by("-created_at", "-id")
 
+    def with_spend_of(self, jobs):
+        """`jobs` (a page of them, in order) each with its `spent_total` set: one query for the page."""
+        jobs = list(jobs)
+        of_page = self.filter(pk__in=[job.pk for job in jobs]).with_spend()
+        spent = dict(of_page.values_list("pk", "spent_total"))
+        for job in jobs:
+            job.spent_total = spent.get(job.pk)
+        return jobs
+
 
 class ResearchJob(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")

@@ -56,11 +56,18 @@ class Lead(models.Model):
     class Meta:
         ordering = ["job_id", "position"]  # "job" would join the jobs table to use its ordering
         constraints = [models.UniqueConstraint(fields=["job", "profile_id"], name="unique_lead_per_job")]
-        # The results table sorts one job's leads by these columns.
+        # The results table sorts one job's leads by these columns; the id (the tie-breaker) makes a
+        # deep page an index-only walk. Country: a job's leads in one country, in position order.
+        # Position alone: the all-leads table's default order. PostgreSQL also has trigram indexes
+        # for the search (migration 0014_perf), which a model can't declare for SQLite too.
         indexes = [
-            models.Index(fields=["job", field], name=f"lead_job_{field}")
+            models.Index(fields=["job", field, "id"], name=f"lead_job_{field}")
             for field in ("position", "name", "title", "company", "location")
-        ] + [models.Index(fields=["person", "job"], name="lead_person_job")]
+        ] + [
+            models.Index(fields=["person", "job"], name="lead_person_job"),
+            models.Index(fields=["job", "country", "position", "id"], name="lead_job_country"),
+            models.Index(fields=["position", "id"], name="lead_position"),
+        ]
 
     def __str__(self):
         return self.name or self.profile_id
@@ -72,3 +79,17 @@ class Lead(models.Model):
     @property
     def education(self):
         return self.raw.get("education") or []
+
+
+class JobCountry(models.Model):
+    """A country some lead of a job is in: the choices of its country filter, kept at ingest
+    (`research.facets`) so a page never runs a DISTINCT over a job's leads."""
+
+    job = models.ForeignKey(ResearchJob, on_delete=models.CASCADE, related_name="countries")
+    country = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "country"], name="unique_country_per_job")]
+
+    def __str__(self):
+        return self.country

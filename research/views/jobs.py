@@ -29,7 +29,7 @@ from .leads import checks_lead_queries, results_context
 @require_GET
 def job_list(request):
     # "The whole team's": the jobs of the person's teams (and their own); staff see everyone's.
-    jobs_qs = ResearchJob.objects.with_spend().select_related("owner", "team")
+    jobs_qs = ResearchJob.objects.select_related("owner", "team").order_by("-created_at", "-id")
     jobs_qs = access.visible_jobs(request.user, jobs_qs)
     mine = request.GET.get("who") != "team"
     if mine:
@@ -40,6 +40,7 @@ def job_list(request):
     elif status in JobStatus.values:
         jobs_qs = jobs_qs.filter(status=status)
     page = Paginator(jobs_qs, 25).get_page(request.GET.get("page"))
+    page.object_list = ResearchJob.objects.with_spend_of(page.object_list)  # the page's jobs only
     context = {
         "page": page,
         "rows": progress.of_jobs(page),

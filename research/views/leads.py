@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -22,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, columns, exports, leads, saved_searches, shortlists
+from .. import access, columns, exports, facets, leads, paging, saved_searches, shortlists
 from ..models import AuditEvent, Lead, Preferences, ShortlistStatus
 from . import bad_request, render
 
@@ -58,20 +57,29 @@ def results_context(request, job):
     `run` (read only by the page that shows it): for a saved search's run, who is new since the last one.
     """
     context = table_context(
-        request, job_rows(job, request.GET), all_leads=False, questions=job_questions(job)
+        request,
+        job_rows(job, request.GET),
+        all_leads=False,
+        questions=job_questions(job),
+        countries=facets.countries(job),
+        # Unfiltered, the job's own counter is the total: no count of its leads per request.
+        total=None if leads.is_filtered(request.GET) else job.leads_stored,
     )
     context["run"] = functools.cache(functools.partial(saved_searches.summary, job))
     return context
 
 
-def table_context(request, rows, all_leads, questions, params=None):
-    """A page of leads, filtered and sorted as the query string says, and the controls around it."""
+def table_context(request, rows, all_leads, questions, countries, total=None, params=None):
+    """A page of leads, filtered and sorted as the query string says, and the controls around it.
+
+    `countries`: the country filter's choices; `total`: how many rows the view has, if a counter knows.
+    """
     params = request.GET if params is None else params
     scope = shortlists.scope_of(request.user)
     keys = columns.shown(Preferences.columns_of(request.user), questions, all_leads)
     per_page = leads.page_size(params)
     sort = params.get("sort", "position")
-    page = Paginator(leads.browse(rows, params, scope), per_page).get_page(params.get("page"))
+    page = paging.page_of(leads.browse(rows, params, scope), params.get("page"), per_page, total)
     needs = {columns.column(key).needs for key in keys}
     page.object_list = list(page.object_list)
     if "sources" in needs:
@@ -87,7 +95,7 @@ def table_context(request, rows, all_leads, questions, params=None):
         "filtered": leads.is_filtered(params),
         "name_header": _header("name", "Name", sort),
         "table_columns": [_header(key, columns.column(key).label, sort) for key in keys if key != "name"],
-        "countries": leads.countries(rows),
+        "countries": countries,
         "criteria": [
             (question, params.get(leads.CRITERIA_PREFIX + question, "").upper()) for question in questions
         ],
@@ -135,7 +143,11 @@ def lead_list(request):
     """Every lead the reader's teams have found, one row per person (by LinkedIn URL), with the jobs
     that found them."""
     context = table_context(
-        request, all_rows(request.user), all_leads=True, questions=team_questions(request.user)
+        request,
+        all_rows(request.user),
+        all_leads=True,
+        questions=team_questions(request.user),
+        countries=facets.countries(access.visible_jobs(request.user)),
     )
     return render(request, "research/lead_list.html", context, "results-body")
 

@@ -1,0 +1,103 @@
+"""Pages of a long table that cost the same at a hundred rows and at a million.
+
+Django's paginator counts every row of the view on every request and fetches a deep page
+with a plain OFFSET over whole rows. Here a page is read in two steps: the ids of its rows
+(one more than fits, to know whether a next page exists), walked in the view's order over an
+index that holds the sort column and the id, then the rows of those ids alone. A total is
+counted only up to `COUNT_CAP` rows; above that it is the caller's `known_total` (a counter
+kept at ingest, for a view that filters nothing), or else said as "more than ..." and
+never guessed. The page object answers what templates ask of Django's `Page`.
+"""
+
+import math
+
+COUNT_CAP = 1000
+
+
+class Page:
+    """One page of rows. `count` is the total, exact when `exact`, else a number it is more than."""
+
+    def __init__(self, rows, number, per_page, count, exact):
+        self.object_list = rows
+        self.number = number
+        self.per_page = per_page
+        self.count = count
+        self.exact = exact
+        self.num_pages = max(1, math.ceil(count / per_page)) if exact else None
+        self.paginator = self  # templates read page.paginator.count and page.paginator.num_pages
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+    def has_next(self):
+        return self.number * self.per_page < self.count or not self.exact
+
+    def has_previous(self):
+        return self.number > 1
+
+    def has_other_pages(self):
+        return self.has_previous() or self.has_next()
+
+    def next_page_number(self):
+        return self.number + 1
+
+    def previous_page_number(self):
+        return self.number - 1
+
+    def start_index(self):
+        return (self.number - 1) * self.per_page + 1 if self.object_list else 0
+
+    def end_index(self):
+        return (self.number - 1) * self.per_page + len(self.object_list)
+
+
+def page_number(value):
+    """A page number from the query string: a positive integer, else 1."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 9 and int(text) else 1
+
+
+def page_of(rows, number, per_page, known_total=None):
+    """Page `number` (from the query string) of the ordered queryset `rows`, `per_page` rows a page.
+
+    At most three queries: the page's ids, a count of at most `COUNT_CAP` + 1 rows (skipped when
+    the page is the last or `known_total` is), the rows themselves. A page past the end shows the
+    last page when the total is known, else the first.
+    """
+    number = page_number(number)
+    ids = _ids(rows, number, per_page)
+    offset = (number - 1) * per_page
+    if len(ids) <= per_page and (ids or number == 1):
+        count, exact = offset + len(ids), True  # this is the last page: the total is known
+    elif known_total is not None and known_total > offset + per_page and ids:
+        count, exact = known_total, True  # the counter agrees with what the page saw
+    else:
+        counted = rows.order_by().values("pk")[: COUNT_CAP + 1].count()
+        if counted <= COUNT_CAP:
+            count, exact = counted, True
+        elif known_total is not None and known_total > COUNT_CAP:
+            count, exact = known_total, True
+        else:
+            count, exact = max(COUNT_CAP, offset + min(len(ids), per_page)), False
+        if not ids:  # past the end
+            number = max(1, math.ceil(count / per_page)) if exact else 1
+            ids = _ids(rows, number, per_page)
+    ids = ids[:per_page]
+    # The rows by id alone: the view's filters chose these ids already (a search, re-applied, costs).
+    plain = rows.model._base_manager.using(rows.db).select_related(*_related(rows))
+    found = {row.pk: row for row in plain.filter(pk__in=ids)}
+    return Page([found[pk] for pk in ids if pk in found], number, per_page, count, exact)
+
+
+def _ids(rows, number, per_page):
+    start = (number - 1) * per_page
+    return list(rows.values_list("pk", flat=True)[start : start + per_page + 1])
+
+
+def _related(rows):
+    """The select_related() fields of `rows` (a nested dict in Django's query), as names."""
+    related = rows.query.select_related
+    return list(related) if isinstance(related, dict) else []
