@@ -4,7 +4,7 @@ one row per person among the jobs a reader may see, and filter choices kept at i
 """
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -182,3 +182,30 @@ def test_the_search_finds_what_is_stored_changed_or_short_in_any_case(user):
     assert found("closer") == set()
     expected = set(job.leads.filter(company__icontains="company 1").values_list("name", flat=True))
     assert len(expected) == 10 and found("company 1") == expected  # Company 1, 10..19 but the deleted 12
+
+
+def test_a_poll_cycle_notes_each_country_once_and_forgets_what_was_rolled_back(
+    user, django_capture_on_commit_callbacks
+):
+    job = ResearchJob.objects.create(owner=user, query="Heads of sales in Berlin", limit=200)
+    results = sandbox_profiles.profiles(job.query, 0, 200)
+    first, second = results[:100], results[100:]
+
+    def countries_of(page):
+        return {clado.parse_lead(result)["country"] for result in page}
+
+    assert countries_of(second) <= countries_of(first), "the second page brings no new country"
+
+    with pytest.raises(RuntimeError), transaction.atomic():  # a page whose transaction fails
+        facets.note(job, [Lead(country="Atlantis")])
+        raise RuntimeError
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.store_page(job, clado.StatusPage(status="completed", results=first, page=1))
+    with CaptureQueriesContext(connection) as later_page, django_capture_on_commit_callbacks(execute=True):
+        ingest.store_page(job, clado.StatusPage(status="completed", results=second, page=2))
+
+    assert not [q for q in later_page.captured_queries if "research_jobcountry" in q["sql"]]
+    assert job.leads.count() == 200
+    assert set(facets.countries(job)) == set(job.leads.exclude(country="").values_list("country", flat=True))
+    facets.note(job, [Lead(country="Atlantis")])  # rolled back before, so noted now
+    assert "Atlantis" in set(facets.countries(job))
