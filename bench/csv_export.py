@@ -33,16 +33,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='csv-bench-')}/bench.sqlite3")
 os.environ.pop("CLADO_MPP_URL", None)
-RAW_COLUMNS = [
-    "name",
-    "headline",
-    "title",
-    "company",
-    "location",
-    "country",
-    "linkedin_url",
-    "is_decision_maker",
-]
 FETCH = 2000
 
 
@@ -66,7 +56,8 @@ def raw(rows):
     writer = csv.writer(Echo())
     safe = exports.safe_cell
     yield "\ufeff" + writer.writerow([safe(exports.COLUMNS[c].label) for c in exports.DEFAULT_COLUMNS])
-    sql, params = rows.values_list(*RAW_COLUMNS).query.sql_with_params()
+    fields = [exports.COLUMNS[c].reads[0] for c in exports.DEFAULT_COLUMNS]  # one field each, in order
+    sql, params = rows.values_list(*fields).query.sql_with_params()
     connection.ensure_connection()
     driver = connection.connection
     if connection.vendor == "postgresql":
