@@ -36,7 +36,9 @@ def sandbox(sandbox_clock):
 
 @pytest.fixture(autouse=True)
 def gateway_settings(settings, sandbox):
-    """Point the app at the test sandbox; keep timeouts short so fault tests stay quick."""
+    """Point the app at the test sandbox; keep timeouts short so fault tests stay quick. The
+    sandbox lives for the whole session: no fault or job shape queued by one test reaches the next."""
+    _forget_queued(sandbox)
     settings.CLADO_MPP_URL = sandbox.url
     settings.TEMPO_RPC_URL = sandbox.rpc_url
     settings.SANDBOX_MODE = True
@@ -45,6 +47,12 @@ def gateway_settings(settings, sandbox):
     settings.LAUNCH_RATE_LIMIT = None  # tests launch many jobs; tests/test_launch_rate.py sets its own
     sandbox.gateway.hang_seconds = 4.0
     yield
+    _forget_queued(sandbox)
+
+
+def _forget_queued(sandbox):
+    sandbox.gateway.clear_faults()
+    sandbox.gateway.clear_scripts()
 
 
 @pytest.fixture

@@ -147,6 +147,10 @@ class CladoSim:
         with self._lock:
             self.scripts.append(script)
 
+    def clear_scripts(self) -> None:
+        with self._lock:
+            self.scripts.clear()
+
     def answer(self, endpoint: str, body: dict[str, Any]) -> tuple[int, Any]:
         """Perform a paid, validated call; return (HTTP status, JSON body)."""
         with self._lock:

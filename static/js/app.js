@@ -40,8 +40,17 @@ function busy(form) {
   }, 0);
 }
 
+// The data-submit-once form an htmx request sends, if it sends one: the form itself or one of its
+// submit buttons. A field's own request (the price of the number being typed) sends nothing, so it
+// neither disables the form nor, when it returns, enables a form that is on its way.
+function submittedForm(elt) {
+  const form = elt.closest && elt.closest("form[data-submit-once]");
+  if (!form) return null;
+  return elt === form || elt.matches("button[type=submit], button:not([type]), input[type=submit]") ? form : null;
+}
+
 document.addEventListener("htmx:beforeRequest", (event) => {
-  const form = event.detail.elt.closest && event.detail.elt.closest("form[data-submit-once]");
+  const form = submittedForm(event.detail.elt);
   if (form && !form.dataset.submitting) busy(form);
 });
 
@@ -56,7 +65,7 @@ function enable(form) {
 
 // An htmx form that got its answer can be sent again; so can a page the back button restored.
 document.addEventListener("htmx:afterRequest", (event) => {
-  const form = event.detail.elt.closest && event.detail.elt.closest("form[data-submit-once]");
+  const form = submittedForm(event.detail.elt);
   if (form) enable(form);
 });
 window.addEventListener("pageshow", (event) => {

@@ -45,6 +45,9 @@ def _context(chromium, live_server, client, user, **options):
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
     context.set_default_timeout(10_000)
+    # A launch is a paid call made while the form's POST waits (signing, the gateway, the chain):
+    # on a loaded machine its redirect may take longer than a check of the page does.
+    context.set_default_navigation_timeout(30_000)
     return context
 
 
@@ -97,3 +100,19 @@ def advance_job(clock, sandbox):
         return job
 
     return advance
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report shows what the tab showed: its address and its text."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for name in ("page", "page_without_js"):
+            tab = item.funcargs.get(name)
+            if tab is None:
+                continue
+            try:
+                report.sections.append((f"what {name} showed", f"{tab.url}\n{tab.inner_text('body')}"))
+            except Exception as error:  # a closed tab says why it cannot be read
+                report.sections.append((f"what {name} showed", f"unreadable: {error}"))
+    return report

@@ -81,6 +81,23 @@ def test_launch_watch_it_finish_then_page_sort_search_and_download(page, live_se
     )
 
 
+def test_launch_goes_out_while_the_price_of_the_number_just_typed_is_still_on_its_way(page):
+    """Typing the number and pressing Launch at once: the price lookup in flight is not the form's
+    submission, so it neither holds the button nor swallows the press."""
+    page.goto("/jobs/new/")
+    page.get_by_label("Who are you looking for?").fill("Founders in Riga")
+    held = []
+    page.route("**/jobs/new/price/**", lambda route: held.append(route))  # the price request stays unanswered
+    page.get_by_label("Number of results").fill("12")
+    expect(page.get_by_label("Number of results")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    assert held, "the price lookup was sent and is being held"
+    page.get_by_role("button", name="Launch search").click()
+
+    page.wait_for_url(re.compile(r"/jobs/\d+/$"))
+    assert ResearchJob.objects.get().limit == 12
+    assert Charge.objects.filter(endpoint="deep-research").count() == 1
+
+
 def test_a_double_click_without_javascript_still_launches_one_job_and_pays_once(page_without_js):
     page = page_without_js
     page.goto("/jobs/new/")
