@@ -40,7 +40,7 @@ def store_page(job, page):
         except IntegrityError:
             new = store_unseen(job, leads)
         if new:
-            people.refresh_latest(lead.person_id for lead in new)
+            people.point_to_newest(new)
             facets.note(job, new)
             ResearchJob.objects.filter(pk=job.pk).update(leads_stored=F("leads_stored") + len(new))
     job.leads_stored += len(new)

@@ -6,12 +6,13 @@ subdomain, case, a trailing slash, the query string and the fragment. A lead wit
 URL is keyed by its Clado profile id instead, so every stored lead belongs to one person.
 
 Ingest keeps the `Person` table up to date in bulk, a page of leads at a time
-(`assign` before the leads are inserted, `refresh_latest` after), so reading one row per
+(`assign` before the leads are inserted, `point_to_newest` after), so reading one row per
 person is a join on an indexed table, never a deduplication over every lead.
 """
 
 from urllib.parse import unquote, urlsplit
 
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -59,18 +60,77 @@ def assign(leads, now=None):
             by_key[key] = lead.linkedin_url or by_key.get(key, "")
     if not by_key:
         return
-    people = Person.objects.bulk_create(
-        [Person(key=key, linkedin_url=url[:500], first_seen_at=now) for key, url in sorted(by_key.items())],
-        update_conflicts=True,
-        unique_fields=["key"],
-        update_fields=["linkedin_url"],
-        batch_size=500,
-    )
-    ids = {person.key: person.pk for person in people}
-    if None in ids.values():  # a database that returns no ids from an upsert
-        ids = dict(Person.objects.filter(key__in=list(by_key)).values_list("key", "pk"))
+    ids = _upsert(sorted(by_key.items()), now)
     for lead, key in zip(leads, keys, strict=True):
         lead.person_id = ids.get(key)
+
+
+def _upsert(people, now):
+    """{key: id} of `people` [(key, url)], inserted or their URL updated.
+
+    Written as SQL both PostgreSQL and SQLite (3.35+) run: `INSERT ... ON CONFLICT DO UPDATE
+    ... RETURNING`. Django's `bulk_create(update_conflicts=True)` writes the same statement, but
+    builds a model object and prepares each of its values first, which on SQLite cost more than the
+    database's own work for the page (bench/ingest.py).
+    """
+    if connection.vendor not in ("postgresql", "sqlite"):
+        made = Person.objects.bulk_create(
+            [Person(key=key, linkedin_url=url[:500], first_seen_at=now) for key, url in people],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["linkedin_url"],
+        )
+        if None not in (person.pk for person in made):
+            return {person.key: person.pk for person in made}
+        return dict(Person.objects.filter(key__in=[key for key, _ in people]).values_list("key", "pk"))
+    table = connection.ops.quote_name(Person._meta.db_table)
+    seen = connection.ops.adapt_datetimefield_value(now)
+    ids = {}
+    for start in range(0, len(people), 500):
+        batch = people[start : start + 500]
+        sql = (
+            f'INSERT INTO {table} ("key", "linkedin_url", "first_seen_at") '
+            f"VALUES {', '.join(['(%s, %s, %s)'] * len(batch))} "
+            'ON CONFLICT ("key") DO UPDATE SET "linkedin_url" = excluded."linkedin_url" '
+            'RETURNING "key", "id"'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for key, url in batch for value in (key, url[:500], seen)])
+            ids.update(cursor.fetchall())
+    return ids
+
+
+def point_to_newest(leads):
+    """Point each person at their lead just stored, as its newest: no lookup of their other leads.
+
+    Sound because `assign` upserted each person's row before the lead got its id, in the same
+    transaction: the row stays locked until commit, so a racing page that finds the same person
+    waits, and its lead gets a later id. Leads without an id (an insert that ignored conflicts
+    hands none back) are looked up as `refresh_latest` does. One UPDATE, two at most.
+    """
+    newest, unknown = {}, []
+    for lead in leads:
+        if lead.person_id is None:
+            continue
+        if lead.pk is None:
+            unknown.append(lead.person_id)
+        elif lead.pk > newest.get(lead.person_id, 0):
+            newest[lead.person_id] = lead.pk
+    if newest and connection.vendor not in ("postgresql", "sqlite"):
+        unknown.extend(newest)
+    elif newest:
+        # UPDATE ... FROM (VALUES ...), which PostgreSQL and SQLite (3.33+) both run: Django's
+        # bulk_update writes a CASE of one branch per row, which costs more than the page's insert.
+        table = connection.ops.quote_name(Person._meta.db_table)
+        pairs = sorted(newest.items())
+        sql = (
+            f'UPDATE {table} SET "latest_lead_id" = v.column2 '
+            f"FROM (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v "
+            f'WHERE {table}."id" = v.column1'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for pair in pairs for value in pair])
+    refresh_latest(unknown)
 
 
 def refresh_latest(person_ids):

@@ -76,6 +76,46 @@ def test_ingest_keeps_one_person_per_profile_however_the_url_is_written(user):
     assert all(person.latest_lead.job_id == again.pk for person in Person.objects.all()), "the latest lead"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_pages_stored_at_once_by_two_workers_leave_each_person_at_their_newest_lead(user, settings):
+    """Two workers store the same people for two jobs at the same moment, pages overlapping in part
+    (a retried page among them): each person ends pointing at their lead with the highest id."""
+    import threading
+
+    from django.db import connection
+
+    results = sandbox_profiles.profiles("Founders in Tallinn", 0, 120)
+    jobs = [
+        ResearchJob.objects.create(owner=user, query=f"Founders in Tallinn {n}", limit=120) for n in (1, 2)
+    ]
+    start = threading.Barrier(2)
+    errors = []
+
+    def worker(job, pages):
+        try:
+            for number, first in pages:
+                start.wait(timeout=20)
+                page = clado.StatusPage(status="completed", results=results[first : first + 40], page=number)
+                ingest.store_page(job, page)
+        except Exception as error:  # raised in the test below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    settings.POLL_PAGE_SIZE = 40  # three pages a job; the first job retries its last one
+    plans = [[(1, 0), (2, 40), (3, 80), (3, 80)], [(3, 80), (2, 40), (1, 0), (2, 40)]]
+    threads = [threading.Thread(target=worker, args=pair) for pair in zip(jobs, plans, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+    assert Lead.objects.count() == 240 and Person.objects.count() == 120
+    for person in Person.objects.all():
+        assert person.latest_lead_id == max(person.leads.values_list("pk", flat=True)), person.key
+
+
 def test_ingest_costs_the_same_however_many_people_are_known(user, django_assert_max_num_queries):
     stored_job(user, "Heads of sales in Berlin", count=300)
     job = ResearchJob.objects.create(owner=user, query="Heads of sales in Berlin", limit=100)
