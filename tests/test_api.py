@@ -290,6 +290,18 @@ def test_cursor_pages_follow_the_table_s_sort_and_filters(user):
     wrong = program.get(f"/jobs/{job.pk}/leads", {"sort": "company", "cursor": first["next_cursor"]})
     problem(wrong, 422, "validation")
     problem(program.get(f"/jobs/{job.pk}/leads", {"cursor": "not-a-cursor"}), 422, "validation")
+    # The shortlist status is a team's, not a program's: asked for, it orders as position does.
+    for sort in ("status", "-status", "bogus"):
+        walked, cursor = [], None
+        while True:
+            page = program.get(
+                f"/jobs/{job.pk}/leads", {"sort": sort, "limit": 20, **({"cursor": cursor} if cursor else {})}
+            )
+            assert page.status_code == 200, (sort, page.content)
+            walked += [lead["position"] for lead in page.json()["items"]]
+            if not (cursor := page.json()["next_cursor"]):
+                break
+        assert walked == sorted(walked, reverse=sort == "-status") and len(walked) == 45, sort
     problem(program.get(f"/jobs/{job.pk}/leads", {"limit": 101}), 422, "validation")
 
 

@@ -58,9 +58,13 @@ def _filters_digest(params):
 
 
 def _sort(params):
-    """(field, descending) exactly as `leads.browse` orders: unknown sorts fall back to position."""
+    """(field, descending) exactly as `leads.browse` orders: unknown sorts fall back to position, and so
+    does the shortlist status, which is a team's and not a program's (browse is given no scope here)."""
     sort = params.get("sort", "position")
-    return leads.SORTS.get(sort.lstrip("-"), "position"), sort.startswith("-")
+    field = leads.SORTS.get(sort.lstrip("-"), "position")
+    if field == leads.SORTS["status"]:
+        field = "position"
+    return field, sort.startswith("-")
 
 
 def encode_cursor(data):
