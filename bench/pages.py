@@ -44,6 +44,8 @@ def pages(big):
     job = f"/jobs/{big}/"
     return [
         ("all leads (deduplicated)", "/jobs/leads/"),
+        ("all leads, sorted by name", "/jobs/leads/?sort=name"),
+        ("all leads, country filter", "/jobs/leads/?country=Germany"),
         ("job page, big job", job),
         ("results, search hit (q=hooli)", job + "?q=hooli"),
         ("results, search miss", job + "?q=zzyzxnomatch"),
