@@ -46,6 +46,7 @@ def pages(big):
         ("all leads (deduplicated)", "/jobs/leads/"),
         ("all leads, sorted by name", "/jobs/leads/?sort=name"),
         ("all leads, country filter", "/jobs/leads/?country=Germany"),
+        ("all leads, sorted by shortlist status", "/jobs/leads/?sort=status"),
         ("job page, big job", job),
         ("results, search hit (q=hooli)", job + "?q=hooli"),
         ("results, search miss", job + "?q=zzyzxnomatch"),
@@ -56,6 +57,7 @@ def pages(big):
         ("results, 100 rows a page", job + "?per_page=100"),
         ("jobs list (all jobs)", "/jobs/"),
         ("results page 1, sorted (-name)", job + "?sort=-name"),
+        ("results, sorted by shortlist status", job + "?sort=status"),
         ("new search form", "/jobs/new/"),
     ]
 

@@ -75,7 +75,7 @@ def page_of(rows, number, per_page, known_total=None):
     elif known_total is not None and known_total > offset + per_page and ids:
         count, exact = known_total, True  # the counter agrees with what the page saw
     else:
-        counted = rows.order_by().values("pk")[: COUNT_CAP + 1].count()
+        counted = _count_upto(rows, COUNT_CAP + 1)
         if counted <= COUNT_CAP:
             count, exact = counted, True
         elif known_total is not None and known_total > COUNT_CAP:
@@ -94,7 +94,49 @@ def page_of(rows, number, per_page, known_total=None):
 
 def _ids(rows, number, per_page):
     start = (number - 1) * per_page
+    if isinstance(rows, Chained):
+        return rows.ids(start, start + per_page + 1)
     return list(rows.values_list("pk", flat=True)[start : start + per_page + 1])
+
+
+def _count_upto(rows, cap):
+    if isinstance(rows, Chained):
+        return rows.count_upto(cap)
+    return rows.order_by().values("pk")[:cap].count()
+
+
+class Chained:
+    """Ordered querysets of one model one after the other, paged as one view.
+
+    For an order no index holds whole but each part's does: sorted by shortlist status, the
+    shortlisted people by status, then everyone else by position (`research.leads.for_pages`).
+    The parts must not overlap. Every part but the last is counted as far as the page asked for
+    reaches, to know where the next part begins: a deep page costs what a deep page costs.
+    """
+
+    def __init__(self, *parts):
+        self.parts = parts
+        self.model, self.db, self.query = parts[0].model, parts[0].db, parts[0].query
+
+    def ids(self, start, stop):
+        """The ids of rows `start` to `stop` (excluded) of the whole view."""
+        found = []
+        for part in self.parts[:-1]:
+            size = part.order_by().values("pk")[:stop].count()  # whole, or as far as the page goes
+            if start < size:
+                found += part.values_list("pk", flat=True)[start : min(stop, size)]
+            if stop <= size:
+                return found
+            start, stop = max(0, start - size), stop - size
+        return found + list(self.parts[-1].values_list("pk", flat=True)[start:stop])
+
+    def count_upto(self, cap):
+        counted = 0
+        for part in self.parts:
+            counted += part.order_by().values("pk")[: cap - counted].count()
+            if counted >= cap:
+                break
+        return counted
 
 
 def _related(rows):

@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from research import clado, facets, ingest, leads, paging
-from research.models import JobCountry, Lead, ResearchJob
+from research import clado, facets, ingest, leads, paging, shortlists
+from research.models import JobCountry, Lead, ResearchJob, ShortlistEntry
 from research.sandbox import profiles as sandbox_profiles
 from tests.conftest import in_team
 from tests.workspace_data import big_job, stored_job
@@ -69,6 +69,37 @@ def test_a_deep_page_shows_the_rows_of_that_page_in_every_sort(logged_in, user):
     by_name = logged_in.get(job.get_absolute_url(), {"page": 100, "sort": "-name"}).context["leads_page"]
     expected = list(job.leads.order_by("-name", "pk").values_list("name", flat=True)[2475:2500])
     assert [lead.name for lead in by_name] == expected
+
+
+def test_sorted_by_shortlist_status_every_page_is_that_part_of_the_whole_ordered_view(logged_in, user):
+    """The shortlisted people by status, then everyone else in the search's order; descending the
+    other way round. Read a page at a time (the shortlisted part, then the rest, each walked by
+    index), the pages put together are the whole view as one ordered query gives it."""
+    job, small = big_job(user, 130), big_job(user, 60)
+    scope = shortlists.scope_of(user)
+    statuses = ["qualified", "new", "not_a_fit", "contacted"]
+    for number, lead in enumerate(job.leads.order_by("-position")[:30:2]):  # 15 people, four statuses
+        ShortlistEntry.objects.create(scope=scope, person_id=lead.person_id, status=statuses[number % 4])
+    # The small job finds the same people as the big one's first sixty: its first is listed in both.
+    ShortlistEntry.objects.create(scope=scope, person_id=small.leads.first().person_id, status="new")
+
+    def positions(sort, page):
+        shown = logged_in.get(job.get_absolute_url(), {"sort": sort, "page": page}).context["leads_page"]
+        return [lead.position for lead in shown]
+
+    for sort in ("status", "-status"):
+        whole = list(leads.browse(job.leads.all(), {"sort": sort}, scope).values_list("position", flat=True))
+        pages = [positions(sort, number) for number in range(1, 7)]
+        assert [position for page in pages for position in page] == whole and len(whole) == 130, sort
+        assert [len(page) for page in pages] == [25, 25, 25, 25, 25, 5]
+    ranks = list(
+        leads.browse(job.leads.all(), {"sort": "status"}, scope).values_list("shortlist_rank", flat=True)
+    )
+    assert ranks[:16] == sorted(ranks[:16]) and set(ranks[16:]) == {len(statuses)}, "statuses first, in order"
+    assert positions("status", 1)[16:] == list(range(1, 10)), "then everyone else, in the search's order"
+    assert len(queries_of(logged_in, small.get_absolute_url(), {"sort": "status", "page": 2})) == len(
+        queries_of(logged_in, job.get_absolute_url(), {"sort": "status", "page": 2})
+    )
 
 
 def test_a_page_past_the_end_shows_the_last_page(logged_in, user):

@@ -79,7 +79,7 @@ def table_context(request, rows, all_leads, questions, countries, total=None, pa
     keys = columns.shown(Preferences.columns_of(request.user), questions, all_leads)
     per_page = leads.page_size(params)
     sort = params.get("sort", "position")
-    page = paging.page_of(leads.browse(rows, params, scope), params.get("page"), per_page, total)
+    page = paging.page_of(leads.for_pages(rows, params, scope), params.get("page"), per_page, total)
     needs = {columns.column(key).needs for key in keys}
     page.object_list = list(page.object_list)
     if "sources" in needs:
