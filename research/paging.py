@@ -122,7 +122,7 @@ class Chained:
         """The ids of rows `start` to `stop` (excluded) of the whole view."""
         found = []
         for part in self.parts[:-1]:
-            size = part.order_by().values("pk")[:stop].count()  # whole, or as far as the page goes
+            size = _count_upto(part, stop)  # whole, or as far as the page goes
             if start < size:
                 found += part.values_list("pk", flat=True)[start : min(stop, size)]
             if stop <= size:
@@ -133,7 +133,7 @@ class Chained:
     def count_upto(self, cap):
         counted = 0
         for part in self.parts:
-            counted += part.order_by().values("pk")[: cap - counted].count()
+            counted += _count_upto(part, cap - counted)
             if counted >= cap:
                 break
         return counted

@@ -73,7 +73,7 @@ def _upsert(people, now):
     builds a model object and prepares each of its values first, which on SQLite cost more than the
     database's own work for the page (bench/ingest.py).
     """
-    if connection.vendor not in ("postgresql", "sqlite"):
+    if not _writes_sql_here():
         made = Person.objects.bulk_create(
             [Person(key=key, linkedin_url=url[:500], first_seen_at=now) for key, url in people],
             update_conflicts=True,
@@ -89,8 +89,7 @@ def _upsert(people, now):
     for start in range(0, len(people), 500):
         batch = people[start : start + 500]
         sql = (
-            f'INSERT INTO {table} ("key", "linkedin_url", "first_seen_at") '
-            f"VALUES {', '.join(['(%s, %s, %s)'] * len(batch))} "
+            f'INSERT INTO {table} ("key", "linkedin_url", "first_seen_at") VALUES {_rows(len(batch), 3)} '
             'ON CONFLICT ("key") DO UPDATE SET "linkedin_url" = excluded."linkedin_url" '
             'RETURNING "key", "id"'
         )
@@ -116,7 +115,7 @@ def point_to_newest(leads):
             unknown.append(lead.person_id)
         elif lead.pk > newest.get(lead.person_id, 0):
             newest[lead.person_id] = lead.pk
-    if newest and connection.vendor not in ("postgresql", "sqlite"):
+    if newest and not _writes_sql_here():
         unknown.extend(newest)
     elif newest:
         # UPDATE ... FROM (VALUES ...), which PostgreSQL and SQLite (3.33+) both run: Django's
@@ -125,12 +124,22 @@ def point_to_newest(leads):
         pairs = sorted(newest.items())
         sql = (
             f'UPDATE {table} SET "latest_lead_id" = v.column2 '
-            f"FROM (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v "
+            f"FROM (VALUES {_rows(len(pairs), 2)}) AS v "
             f'WHERE {table}."id" = v.column1'
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [value for pair in pairs for value in pair])
     refresh_latest(unknown)
+
+
+def _writes_sql_here():
+    """Whether the database runs the statements written out above (PostgreSQL, SQLite 3.35+)."""
+    return connection.vendor in ("postgresql", "sqlite")
+
+
+def _rows(count, width):
+    """The placeholders of `count` rows of `width` values: "(%s, %s), (%s, %s)"."""
+    return ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * count)
 
 
 def refresh_latest(person_ids):

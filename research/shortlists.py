@@ -53,9 +53,9 @@ def narrow(leads, params, scope):
     wanted = params.get("shortlist", "")
     entries = _entries(scope)
     if wanted == ON_SHORTLIST:
-        leads = leads.filter(Exists(entries))
+        leads = on_list(leads, scope)
     elif wanted == NOT_ON_SHORTLIST:
-        leads = leads.filter(~Exists(entries))
+        leads = off_list(leads, scope)
     elif wanted in ShortlistStatus.values:
         leads = leads.filter(Exists(entries.filter(status=wanted)))
     if tag := clean_tag(params.get("tag", "")):
