@@ -121,6 +121,8 @@ def start_server(database_url, vendor, args):
         LOG_LEVEL="ERROR",
         GUNICORN_LOG_LEVEL="warning",
         PYTHONPATH=str(ROOT),
+        # --build-every-time: no kept pages (research/views/page_cache.py), every request builds its page
+        PAGE_CACHE_SECONDS="0" if args.build_every_time else env.get("PAGE_CACHE_SECONDS", "60"),
     )
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -280,6 +282,9 @@ def main():
         "--statement-timeout", type=int, default=20, help="PostgreSQL: seconds one query may take"
     )
     parser.add_argument("--only", help="measure only pages whose name contains this")
+    parser.add_argument(
+        "--build-every-time", action="store_true", help="serve no kept pages: every request builds its page"
+    )
     args = parser.parse_args()
 
     VAR.mkdir(parents=True, exist_ok=True)
@@ -299,7 +304,8 @@ def main():
         print(
             f"\n{vendor}: {args.leads:,} leads in {args.jobs:,} jobs, big job {args.big_job:,}; gunicorn "
             f"{args.workers} sync workers; concurrency {args.concurrency}, up to {args.requests} requests "
-            f"or {args.page_seconds:.0f} s a page"
+            f"or {args.page_seconds:.0f} s a page; "
+            + ("no kept pages: every request builds its page" if args.build_every_time else "kept pages on")
         )
         print(f"{'page':<36} {'n':>4} {'err':>4} {'p50':>9} {'p95':>9}  {'login p95':>9} {'ratio':>8}")
         for name, path in pages(big):

@@ -21,12 +21,13 @@ from .. import access, budgets, jobs, notify, pricing, progress, quotes, saved_s
 from ..forms import MoreResultsForm, NewJobForm
 from ..models import ACTIVE_STATUSES, JobStatus, ResearchJob
 from ..money import format_usd, from_dollars
-from . import render
+from . import page_cache, render
 from .leads import checks_lead_queries, results_context
 
 
 @login_required
 @require_GET
+@page_cache.cached
 def job_list(request):
     # "The whole team's": the jobs of the person's teams (and their own); staff see everyone's.
     jobs_qs = ResearchJob.objects.select_related("owner", "team").order_by("-created_at", "-id")
@@ -50,7 +51,8 @@ def job_list(request):
         "any_active": any(job.is_active for job in page),
         "email_choice": functools.partial(notify.email_choice, request.user),
     }
-    return render(request, "research/job_list.html", context, "job-table")
+    response = render(request, "research/job_list.html", context, "job-table")
+    return page_cache.keep(response, not context["any_active"])  # running rows tell the time
 
 
 @login_required
@@ -179,6 +181,7 @@ def _quote_context(request, form):
 @login_required
 @require_GET
 @checks_lead_queries
+@page_cache.cached
 def job_detail(request, job_pk):
     job = access.job_or_404(
         request.user, job_pk, ResearchJob.objects.select_related("owner", "team", "saved_search")
@@ -191,7 +194,8 @@ def job_detail(request, job_pk):
         **_more_context(job),
     }
     # Search, filters, sorting and pages ask this same URL, so the address bar holds the view.
-    return render(request, "research/job_detail.html", context, "results-body")
+    response = render(request, "research/job_detail.html", context, "results-body")
+    return page_cache.keep(response, not job.is_active)  # a running job's page tells the time
 
 
 @login_required

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, columns, exports, facets, leads, paging, saved_searches, shortlists
 from ..models import AuditEvent, Lead, Preferences, ShortlistStatus
-from . import bad_request, render
+from . import bad_request, page_cache, render
 
 
 def checks_lead_queries(view):
@@ -139,6 +139,7 @@ def job_export(request, job_pk):
 @login_required
 @require_GET
 @checks_lead_queries
+@page_cache.cached
 def lead_list(request):
     """Every lead the reader's teams have found, one row per person (by LinkedIn URL), with the jobs
     that found them."""
@@ -149,7 +150,7 @@ def lead_list(request):
         questions=team_questions(request.user),
         countries=facets.countries(access.visible_jobs(request.user)),
     )
-    return render(request, "research/lead_list.html", context, "results-body")
+    return page_cache.keep(render(request, "research/lead_list.html", context, "results-body"))
 
 
 def all_rows(user):
@@ -230,6 +231,7 @@ def safe_next(request, fallback="research:lead_list"):
 
 @login_required
 @require_GET
+@page_cache.cached
 def lead_detail(request, lead_pk):
     """One person's whole profile: a page of its own, or (htmx) the panel under their row in the table."""
     visible = access.visible_leads(request.user, Lead.objects.select_related("job", "person"))
@@ -239,4 +241,4 @@ def lead_detail(request, lead_pk):
     leads.attach_sources([lead], access.visible_leads(request.user))
     back = safe_next(request, fallback=lead.job.get_absolute_url())
     context = {"lead": lead, "statuses": ShortlistStatus.choices, "next": back}
-    return render(request, "research/lead_detail.html", context, "panel")
+    return page_cache.keep(render(request, "research/lead_detail.html", context, "panel"))
