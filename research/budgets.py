@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import BudgetCap, BudgetScope, BudgetWindow
@@ -78,18 +78,21 @@ def windows_for(user, job, when=None, team=None):
     return keys
 
 
-def cap_for(scope, user=None, team=None):
+def cap_for(scope, user=None, team=None, overrides=None):
     """The cap in force: the person's or team's override, else the scope's default override,
-    else the setting. `team` is a group or its id (team-day only)."""
-    overrides = BudgetCap.objects.filter(scope=scope)
-    default = overrides.filter(user=None, team=None)
+    else the setting. `team` is a group or its id (team-day only). `overrides`: the `BudgetCap`
+    rows already read (`_overrides_for`), else they are read here."""
     team_id = getattr(team, "pk", team)
+    if overrides is None:
+        overrides = _overrides_for([scope], user, [team_id])
+    of_scope = [cap for cap in overrides if cap.scope == scope]
+    default = next((cap for cap in of_scope if cap.user_id is None and cap.team_id is None), None)
+    own = None
     if scope == BudgetScope.USER_MONTH and user is not None:
-        override = overrides.filter(user=user).first() or default.first()
+        own = next((cap for cap in of_scope if cap.user_id == user.pk), None)
     elif scope == BudgetScope.TEAM_DAY and team_id:
-        override = overrides.filter(team_id=team_id).first() or default.first()
-    else:
-        override = default.first()
+        own = next((cap for cap in of_scope if cap.team_id == team_id), None)
+    override = own or default
     if override is not None:
         return override.cap
     return {
@@ -97,6 +100,16 @@ def cap_for(scope, user=None, team=None):
         BudgetScope.USER_MONTH: settings.BUDGET_USER_MONTHLY,
         BudgetScope.JOB: settings.BUDGET_JOB,
     }[scope]
+
+
+def _overrides_for(scopes, user, team_ids):
+    """The `BudgetCap` rows that may be in force for `scopes`, for `user` and `team_ids`: one query."""
+    whose = Q(user=None, team=None)
+    if user is not None:
+        whose |= Q(user=user)
+    if team_ids := [team_id for team_id in team_ids if team_id]:
+        whose |= Q(team_id__in=team_ids)
+    return list(BudgetCap.objects.filter(whose, scope__in=scopes).order_by("pk"))
 
 
 def _cap(key, user):
@@ -107,19 +120,32 @@ def remaining(user, job=None, team=None):
     """What can still be spent by `user` (on `job`) right now: (base units, scope of the tightest cap).
 
     Without a job this is for a job about to be launched for `team`, which its own per-job cap
-    bounds too.
+    bounds too. Two queries: the windows, and the caps.
     """
+    keys = windows_for(user, job, team=team)
+    windows = {
+        (window.scope, window.key, window.period_start): window
+        for window in BudgetWindow.objects.filter(_any_of(keys))
+    }
+    scopes = {key.scope for key in keys} | ({BudgetScope.JOB} if job is None else set())
+    overrides = _overrides_for(scopes, user, [key.team_id for key in keys])
     left = []
-    for key in windows_for(user, job, team=team):
-        window = BudgetWindow.objects.filter(
-            scope=key.scope, key=key.key, period_start=key.period_start
-        ).first()
-        cap = _cap(key, user)
+    for key in keys:
+        window = windows.get((key.scope, key.key, key.period_start))
+        cap = cap_for(key.scope, user, key.team_id, overrides)
         used = (window.spent + window.reserved) if window else 0
         left.append((max(cap - used, 0), key.scope))
     if job is None:
-        left.append((cap_for(BudgetScope.JOB), BudgetScope.JOB))
+        left.append((cap_for(BudgetScope.JOB, overrides=overrides), BudgetScope.JOB))
     return min(left)
+
+
+def _any_of(keys):
+    """A filter for the windows of `keys`."""
+    where = Q(pk__in=[])
+    for key in keys:
+        where |= Q(scope=key.scope, key=key.key, period_start=key.period_start)
+    return where
 
 
 def reserve(user, job, amount, when, headroom=0):

@@ -84,9 +84,10 @@ class NewJobForm(ScheduleFields):
         super().__init__(*args, **kwargs)
         self.user = user
         self.teams = access.teams_of(user)
+        self._teams = list(self.teams)  # read once: the picker, the default and the price ask it
         # The job belongs to a team: the person's only team without asking; a picker when they
         # are in several; none for a person in no team (then only they and staff see it).
-        if self.teams.count() > 1:
+        if len(self._teams) > 1:
             self.fields["team"] = forms.ModelChoiceField(
                 label="For which team",
                 queryset=self.teams,
@@ -100,16 +101,19 @@ class NewJobForm(ScheduleFields):
         """The team the new job belongs to (after is_valid)."""
         if "team" in self.fields:
             return self.cleaned_data.get("team")
-        return self.teams.first() if self.teams.count() == 1 else None
+        return self._only_team()
 
     def chosen_team(self, raw):
         """The team a not-yet-valid form points at (for the price shown), else the default."""
         raw = str(raw or "")
         if raw.isascii() and raw.isdigit() and len(raw) <= 18:
-            chosen = self.teams.filter(pk=int(raw)).first()
+            chosen = next((team for team in self._teams if team.pk == int(raw)), None)
             if chosen is not None:
                 return chosen
-        return self.teams.first() if self.teams.count() == 1 else None
+        return self._only_team()
+
+    def _only_team(self):
+        return self._teams[0] if len(self._teams) == 1 else None
 
     def clean_query(self):
         query = self.cleaned_data["query"].strip()
