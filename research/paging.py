@@ -10,6 +10,9 @@ never guessed. The page object answers what templates ask of Django's `Page`.
 """
 
 import math
+from contextlib import contextmanager
+
+from django.db import connections, transaction
 
 COUNT_CAP = 1000
 
@@ -87,7 +90,9 @@ def page_of(rows, number, per_page, known_total=None):
             ids = _ids(rows, number, per_page)
     ids = ids[:per_page]
     # The rows by id alone: the view's filters chose these ids already (a search, re-applied, costs).
-    plain = rows.model._base_manager.using(rows.db).select_related(*_related(rows))
+    plain = rows.model._base_manager.using(rows.db)
+    if related := _related(rows):  # (an empty select_related() would join every foreign key)
+        plain = plain.select_related(*related)
     found = {row.pk: row for row in plain.filter(pk__in=ids)}
     return Page([found[pk] for pk in ids if pk in found], number, per_page, count, exact)
 
@@ -102,7 +107,26 @@ def _ids(rows, number, per_page):
 def _count_upto(rows, cap):
     if isinstance(rows, Chained):
         return rows.count_upto(cap)
-    return rows.order_by().values("pk")[:cap].count()
+    with _serial(rows.db):
+        return rows.order_by().values("pk")[:cap].count()
+
+
+@contextmanager
+def _serial(alias):
+    """PostgreSQL plans this block's queries without parallel workers.
+
+    A count capped at COUNT_CAP stops early, and parallel workers overshoot the limit and cost
+    their start-up: the all-leads country filter's capped count at a million leads took 62 ms
+    with two workers, 3.5 ms without.
+    """
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
 
 
 class Chained:

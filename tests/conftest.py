@@ -215,3 +215,9 @@ def side_by_side(*calls):
         thread.join()
     assert not errors, errors
     return results
+
+
+def capped_count_statements():
+    """What a page's capped count adds to its queries: on PostgreSQL it runs in a transaction of
+    its own that turns parallel workers off (BEGIN, SET LOCAL, COMMIT; `research.paging`)."""
+    return 3 if connection.vendor == "postgresql" else 0
