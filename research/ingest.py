@@ -30,7 +30,9 @@ def store_page(job, page):
         return 0
     leads = list({lead.profile_id: lead for lead in leads}.values())  # a profile twice in a page: once
     with transaction.atomic():
-        people.assign(leads)
+        # Ids taken ahead (PostgreSQL): the person upsert points everyone at their new lead at once.
+        pointed = people.reserve_ids(leads)
+        people.assign(leads, newest=pointed)
         try:
             # The common case, a page never seen: inserted as it is. A savepoint, so that a page
             # stored before, in whole or in part (a retry, a resumed job), fails alone here.
@@ -39,8 +41,11 @@ def store_page(job, page):
             new = leads
         except IntegrityError:
             new = store_unseen(job, leads)
+            if pointed:  # some may point at ids that were not inserted: set from what is stored
+                people.refresh_latest(lead.person_id for lead in leads)
         if new:
-            people.point_to_newest(new)
+            if not pointed:
+                people.point_to_newest(new)
             facets.note(job, new)
             ResearchJob.objects.filter(pk=job.pk).update(leads_stored=F("leads_stored") + len(new))
     job.leads_stored += len(new)

@@ -5,8 +5,9 @@
 subdomain, case, a trailing slash, the query string and the fragment. A lead without a
 URL is keyed by its Clado profile id instead, so every stored lead belongs to one person.
 
-Ingest keeps the `Person` table up to date in bulk, a page of leads at a time
-(`assign` before the leads are inserted, `point_to_newest` after), so reading one row per
+Ingest keeps the `Person` table up to date in bulk, a page of leads at a time (`assign` before
+the leads are inserted, `point_to_newest` after; on PostgreSQL the leads' ids are taken ahead
+and `assign` points each person at theirs in the same statement), so reading one row per
 person is a join on an indexed table, never a deduplication over every lead.
 """
 
@@ -46,27 +47,49 @@ def key_of(linkedin_url, profile_id=""):
     return normalise_linkedin_url(linkedin_url) or (f"id:{profile_id}"[:500] if profile_id else "")
 
 
-def assign(leads, now=None):
+def assign(leads, now=None, newest=False):
     """Create or update the Person of each (unsaved) lead and set `lead.person_id`. One query.
 
     One bulk upsert whatever the number of leads (in key order, so two racing pages lock rows in the
     same order), which hands back every person's id, new or not: the latest URL seen is kept for display.
+
+    `newest`: the leads already have the ids they will be inserted with (`reserve_ids`), and each
+    person is pointed at theirs in the same upsert when it is later than the one they have: a
+    racing page's later lead wins whichever commits first. Then `point_to_newest` is not needed.
     """
     now = now or timezone.now()
     keys = [key_of(lead.linkedin_url, lead.profile_id) for lead in leads]
     by_key = {}
     for lead, key in zip(leads, keys, strict=True):
         if key:
-            by_key[key] = lead.linkedin_url or by_key.get(key, "")
+            url, latest = by_key.get(key, ("", None))
+            by_key[key] = (lead.linkedin_url or url, max(filter(None, (latest, lead.pk)), default=None))
     if not by_key:
         return
-    ids = _upsert(sorted(by_key.items()), now)
+    ids = _upsert(sorted(by_key.items()), now, newest)
     for lead, key in zip(leads, keys, strict=True):
         lead.person_id = ids.get(key)
 
 
-def _upsert(people, now):
-    """{key: id} of `people` [(key, url)], inserted or their URL updated.
+def reserve_ids(leads):
+    """Give unsaved `leads` the ids they will be inserted with, from the table's sequence, in their
+    order; False (and nothing given) where ids cannot be taken ahead (SQLite)."""
+    if connection.vendor != "postgresql" or not leads:
+        return False
+    table = Lead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(leads)],
+        )
+        for lead, (pk,) in zip(leads, sorted(cursor.fetchall()), strict=True):
+            lead.pk = pk
+    return True
+
+
+def _upsert(people, now, newest=False):
+    """{key: id} of `people` [(key, (url, newest lead id))], inserted or their URL updated; with
+    `newest`, their latest lead too, where it is later than theirs.
 
     Written as SQL both PostgreSQL and SQLite (3.35+) run: `INSERT ... ON CONFLICT DO UPDATE
     ... RETURNING`. Django's `bulk_create(update_conflicts=True)` writes the same statement, but
@@ -75,7 +98,7 @@ def _upsert(people, now):
     """
     if not _writes_sql_here():
         made = Person.objects.bulk_create(
-            [Person(key=key, linkedin_url=url[:500], first_seen_at=now) for key, url in people],
+            [Person(key=key, linkedin_url=url[:500], first_seen_at=now) for key, (url, _) in people],
             update_conflicts=True,
             unique_fields=["key"],
             update_fields=["linkedin_url"],
@@ -86,15 +109,20 @@ def _upsert(people, now):
     table = connection.ops.quote_name(Person._meta.db_table)
     seen = connection.ops.adapt_datetimefield_value(now)
     ids = {}
+    columns, width, update = '"key", "linkedin_url", "first_seen_at"', 3, ""
+    if newest:  # GREATEST skips a NULL: a person without a lead yet takes this one
+        columns, width = columns + ', "latest_lead_id"', 4
+        update = f', "latest_lead_id" = GREATEST({table}."latest_lead_id", excluded."latest_lead_id")'
     for start in range(0, len(people), 500):
         batch = people[start : start + 500]
         sql = (
-            f'INSERT INTO {table} ("key", "linkedin_url", "first_seen_at") VALUES {_rows(len(batch), 3)} '
-            'ON CONFLICT ("key") DO UPDATE SET "linkedin_url" = excluded."linkedin_url" '
+            f"INSERT INTO {table} ({columns}) VALUES {_rows(len(batch), width)} "
+            f'ON CONFLICT ("key") DO UPDATE SET "linkedin_url" = excluded."linkedin_url"{update} '
             'RETURNING "key", "id"'
         )
+        values = [(key, url[:500], seen, latest)[:width] for key, (url, latest) in batch]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [value for key, url in batch for value in (key, url[:500], seen)])
+            cursor.execute(sql, [value for row in values for value in row])
             ids.update(cursor.fetchall())
     return ids
 

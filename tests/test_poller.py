@@ -13,7 +13,7 @@ from django_q.models import Schedule
 from research import clock as app_clock
 from research import ingest, jobs, poller, polling, tasks
 from research.clado import StatusPage
-from research.models import AuditEvent, Charge, JobStatus, Lead, ResearchJob
+from research.models import AuditEvent, Charge, JobStatus, Lead, Person, ResearchJob
 from tests.conftest import (
     advance_to,
     assert_ledger_matches_chain,
@@ -158,6 +158,8 @@ def test_a_repeated_or_overlapping_page_stores_nothing_twice_and_counts_agree(us
     assert Lead.objects.filter(job=job).count() == 150 == job.leads_stored
     job.refresh_from_db()
     assert job.leads_stored == 150
+    for person in Person.objects.filter(leads__job=job):  # each at a lead that was stored
+        assert person.latest_lead_id == max(person.leads.values_list("pk", flat=True))
 
 
 # --- Budgets -------------------------------------------------------------------------------
