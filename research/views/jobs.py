@@ -5,6 +5,7 @@ on the button that sends it; `research.jobs` claims the job before paying, so ra
 Who sees a job and who may spend on it is `research.access`'s rule: anyone else gets a 404.
 """
 
+import datetime
 import functools
 import uuid
 
@@ -14,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
@@ -52,7 +54,12 @@ def job_list(request):
         "email_choice": functools.partial(notify.email_choice, request.user),
     }
     response = render(request, "research/job_list.html", context, "job-table")
-    return page_cache.keep(response, not context["any_active"])  # running rows tell the time
+    # Running rows tell the time to the second, and so does "started 40 seconds ago": such a page
+    # is not kept. "Started 5 minutes ago" may lag by a copy's life (a minute) at most.
+    in_minutes = timezone.now() - datetime.timedelta(minutes=2)  # (naturaltime reads this clock)
+    return page_cache.keep(
+        response, not context["any_active"] and all(job.created_at <= in_minutes for job in page)
+    )
 
 
 @login_required

@@ -11,11 +11,12 @@ lookup. Each copy is keyed on:
 - a marker of the database's state that any committed write changes (`database_marker`).
 
 So a write anywhere makes every kept page a miss: nothing is invalidated by hand, and no write
-path can be forgotten. A page that depends on the clock (a running job's "checked 40 s ago")
-is not kept: its view says which responses may be (`keep`). Nothing is kept for a request with
-messages waiting (they are shown once), nor inside a transaction (its own writes do not move
-the marker), and a copy lives `PAGE_CACHE_SECONDS` at most. Copies are held by each process
-(a local-memory cache), as the SQLite marker is a property of one process's connection.
+path can be forgotten. A copy lives `PAGE_CACHE_SECONDS` (a minute) at most, so a time in
+minutes or coarser ("started 5 minutes ago") lags by that at most; a page that tells the time
+to the second (a running job's "checked 40 s ago") is not kept: its view says which responses
+may be (`keep`). Nothing is kept for a request with messages waiting (they are shown once),
+nor inside a transaction (its own writes do not move the marker). Copies are held by each
+process (a local-memory cache), as the SQLite marker is a property of one process's connection.
 """
 
 import hashlib
