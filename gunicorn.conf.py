@@ -22,6 +22,10 @@ def _int(name, default):
         raise SystemExit(f"{name} must be an integer, got {value!r}") from None
 
 
+# On SQLite a web worker keeps its connection (dashboard/settings.py), so that the pages it
+# kept can be served again (research/views/page_cache.py); PostgreSQL's are kept anyway.
+os.environ.setdefault("SQLITE_CONN_MAX_AGE", "60")
+
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"
 workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
 threads = _int("GUNICORN_THREADS", 1)
