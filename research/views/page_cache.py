@@ -16,7 +16,9 @@ minutes or coarser ("started 5 minutes ago") lags by that at most; a page that t
 to the second (a running job's "checked 40 s ago") is not kept: its view says which responses
 may be (`keep`). Nothing is kept for a request with messages waiting (they are shown once),
 nor inside a transaction (its own writes do not move the marker). Copies are held by each
-process (a local-memory cache), as the SQLite marker is a property of one process's connection.
+process (a local-memory cache), as the SQLite marker is a property of one process's connection;
+on SQLite they are served by a process that keeps its connection (gunicorn's workers, whose
+`SQLITE_CONN_MAX_AGE` gunicorn.conf.py sets), elsewhere each request's new connection misses.
 """
 
 import hashlib
