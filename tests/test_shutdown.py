@@ -110,10 +110,17 @@ def test_ctrl_c_while_a_poll_cycle_runs_leaves_no_process_behind(tmp_path):
         Q_WORKERS="2",
     )
     log = (tmp_path / "run.log").open("w")
-    app = subprocess.Popen(
-        [sys.executable, "run.py", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, as a terminal's foreground job has
-    )  # fmt: skip
+    # A terminal's foreground job takes Ctrl-C, whatever started this suite: one started in the
+    # background (nohup ... &) ignores SIGINT, its children inherit that, and Python keeps it.
+    # Handled here for the moment of the start, it is the default again in the child.
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        app = subprocess.Popen(
+            [sys.executable, "run.py", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal's foreground job has
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, before)
     started = {}
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/login/"), 90, "the web server")
