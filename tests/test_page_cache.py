@@ -11,6 +11,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,8 +28,6 @@ KEPT_PAGE_QUERIES = 3
 
 def queries_of(client, path, **extra):
     """(the response, how many queries it took)."""
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path, **extra)
     return response, len(captured.captured_queries)
